@@ -1,0 +1,404 @@
+"""The service catalog: parsed once from YAML into a typed model that every generator reads.
+
+Generators (alert rules, routing, dashboards, runbooks, drills) never re-read the YAML and never
+invent names of their own: alert names, recording-rule names, dashboard UIDs and burn-rate tiers are
+all derived here, so the alert that links to a dashboard and the dashboard agree by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "examples" / "shop" / "catalog.yaml"
+
+# The OpenTelemetry HTTP semantic conventions' advised buckets, in seconds. The SDK uses these for
+# `http_server_request_duration_seconds`; a service may add more (`histogram_buckets`).
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+
+
+class CatalogError(Exception):
+    """A catalog that cannot be used, with every problem located as `file: path: message`."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {where}: {what}" if where else f"{source}: {what}"
+                                   for where, what in problems))
+
+
+@dataclass(frozen=True, order=True)
+class Duration:
+    """A Prometheus-style duration ("30d", "1h30m", "250ms"), kept in milliseconds."""
+
+    ms: int
+
+    @classmethod
+    def parse(cls, text: str | int | float) -> Duration:
+        if isinstance(text, Duration):
+            return text
+        if not isinstance(text, str):
+            raise ValueError(f"expected a duration like '30d', '5m' or '250ms', got {text!r}")
+        match = _DURATION.match(text.strip())
+        if not text.strip() or not match or not any(match.groups()):
+            raise ValueError(f"malformed duration {text!r}: use units d, h, m, s, ms, like '30d' or '250ms'")
+        d, h, m, s, ms = (int(g) if g else 0 for g in match.groups())
+        total = (((d * 24 + h) * 60 + m) * 60 + s) * 1000 + ms
+        if total <= 0:
+            raise ValueError(f"duration {text!r} must be greater than zero")
+        return cls(total)
+
+    @property
+    def seconds(self) -> float:
+        return self.ms / 1000
+
+    def __str__(self) -> str:
+        """The shortest Prometheus spelling, e.g. 3 days -> "3d", 90 minutes -> "90m"."""
+        for unit, size in _UNITS_MS:
+            if self.ms % size == 0:
+                return f"{self.ms // size}{unit}"
+        raise AssertionError("unreachable: every duration is a whole number of ms")
+
+    def human(self) -> str:
+        """Words for people: "30-day", "6-hour"."""
+        for unit, size, word in (("d", 86_400_000, "day"), ("h", 3_600_000, "hour"),
+                                 ("m", 60_000, "minute"), ("s", 1000, "second")):
+            if self.ms % size == 0:
+                return f"{self.ms // size}-{word}"
+        return f"{self.ms}-millisecond"
+
+
+DurationField = Annotated[Duration, BeforeValidator(Duration.parse)]
+
+
+def camel(name: str) -> str:
+    """`order-api` -> `OrderApi`: the spelling used inside alert names."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name) if part)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+@dataclass(frozen=True)
+class BurnRateTier:
+    """One multi-window burn-rate alert tier (SRE Workbook), scaled to the SLO window."""
+
+    severity: Literal["page", "ticket"]
+    long: Duration
+    short: Duration
+    budget_consumed: float  # share of the whole window's budget this tier spends before alerting
+
+    def factor(self, window: Duration) -> float:
+        return round(self.budget_consumed * window.ms / self.long.ms, 4)
+
+    @property
+    def windows(self) -> str:
+        return f"{self.long}/{self.short}"
+
+
+# The Workbook's page tiers, Sloth's 1d/2h ticket and the Workbook's 3d/6h ticket. For a 30-day SLO
+# the factors are 14.4, 6, 3 and 1.
+TIERS: tuple[BurnRateTier, ...] = (
+    BurnRateTier("page", Duration.parse("1h"), Duration.parse("5m"), 0.02),
+    BurnRateTier("page", Duration.parse("6h"), Duration.parse("30m"), 0.05),
+    BurnRateTier("ticket", Duration.parse("1d"), Duration.parse("2h"), 0.10),
+    BurnRateTier("ticket", Duration.parse("3d"), Duration.parse("6h"), 0.10),
+)
+
+
+class SlackSettings(_Strict):
+    default_channel: str
+
+    @field_validator("default_channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        return _check_channel(value)
+
+
+def _check_channel(value: str) -> str:
+    if not re.match(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$", value):
+        raise ValueError(f"{value!r} is not a Slack channel name like '#payments-oncall'")
+    return value
+
+
+class Links(_Strict):
+    """Where people click through to. Base URLs only; paths are derived."""
+
+    runbook_base_url: str = "https://github.com/bongsu-dev/bongsu/blob/main/runbooks"
+    grafana_url: str = "http://localhost:3000"
+
+
+class Team(_Strict):
+    name: str
+    slack_channel: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value)
+
+    @field_validator("slack_channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        return _check_channel(value)
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{value!r} must be lower-case letters, digits, '-' or '_', starting with a letter")
+    return value
+
+
+class SLO(_Strict):
+    name: str
+    sli: Literal["http_availability", "http_latency"]
+    objective: float = Field(description="target percentage of good requests, 0 < objective < 100")
+    window: DurationField = Duration.parse("30d")
+    threshold: DurationField | None = Field(default=None, description="latency SLIs only: a bucket boundary")
+    min_request_rate: float = Field(
+        default=0.05, ge=0,
+        description="requests/second over the long window below which burn-rate alerts stay silent")
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value)
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, value: float) -> float:
+        if not 0 < value < 100:
+            raise ValueError(f"objective {value} must be a percentage above 0 and below 100 "
+                             "(100 leaves no error budget to alert on)")
+        return value
+
+    @model_validator(mode="after")
+    def _threshold_matches_sli(self) -> SLO:
+        if self.sli == "http_latency" and self.threshold is None:
+            raise ValueError("an http_latency SLO needs `threshold` (a histogram bucket boundary, like 250ms)")
+        if self.sli == "http_availability" and self.threshold is not None:
+            raise ValueError("`threshold` only applies to http_latency SLOs")
+        return self
+
+    @property
+    def error_budget(self) -> float:
+        """Allowed share of bad requests, e.g. 0.001 for 99.9."""
+        return round(1 - self.objective / 100, 10)
+
+
+class Service(_Strict):
+    name: str = Field(description="equals the Prometheus `job` label of its metrics")
+    team: str
+    description: str = ""
+    selector: dict[str, str] | None = Field(
+        default=None, description="label matchers selecting the service's metrics; default {job: <name>}")
+    histogram_buckets: list[float] = Field(default_factory=list, description="buckets added to the SDK's defaults")
+    slos: list[SLO] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value)
+
+    @property
+    def matchers(self) -> dict[str, str]:
+        return dict(self.selector) if self.selector else {"job": self.name}
+
+    @property
+    def promql_selector(self) -> str:
+        """`job="payments"` (without braces), to splice into generated queries."""
+        return ",".join(f'{key}="{value}"' for key, value in sorted(self.matchers.items()))
+
+    @property
+    def buckets(self) -> tuple[float, ...]:
+        return tuple(sorted(set(DEFAULT_BUCKETS) | set(self.histogram_buckets)))
+
+    # Names derived for generators; see the module docstring.
+    @property
+    def target_down_alert(self) -> str:
+        return f"{camel(self.name)}TargetDown"
+
+    @property
+    def metrics_absent_alert(self) -> str:
+        return f"{camel(self.name)}MetricsAbsent"
+
+    @property
+    def red_dashboard_uid(self) -> str:
+        return f"bongsu-red-{self.name}"
+
+    @property
+    def slo_dashboard_uid(self) -> str:
+        return f"bongsu-slo-{self.name}"
+
+    def slo_alert(self, slo: SLO) -> str:
+        """One alert name per SLO; each tier is a separate rule labelled with its windows."""
+        return f"{camel(self.name)}{camel(slo.name)}BudgetBurn"
+
+
+class Experiment(_Strict):
+    """An A/B test the shop runs; the dashboards chart conversion per variant."""
+
+    name: str
+    service: str
+    variants: list[str] = Field(min_length=2)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value)
+
+
+class Catalog(_Strict):
+    slack: SlackSettings
+    links: Links = Links()
+    teams: list[Team]
+    services: list[Service]
+    experiments: list[Experiment] = Field(default_factory=list)
+    source: str = Field(default="<memory>", exclude=True, description="where the catalog was read from")
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Catalog:
+        problems: list[str] = []
+        _unique(problems, "teams", [t.name for t in self.teams])
+        _unique(problems, "services", [s.name for s in self.services])
+        teams = {t.name for t in self.teams}
+        for i, service in enumerate(self.services):
+            if service.team not in teams:
+                problems.append(f"services[{i}].team: unknown team {service.team!r}; "
+                                f"declared teams: {', '.join(sorted(teams)) or 'none'}")
+            _unique(problems, f"services[{i}].slos", [s.name for s in service.slos])
+            for j, slo in enumerate(service.slos):
+                if slo.threshold is not None and slo.threshold.seconds not in service.buckets:
+                    problems.append(
+                        f"services[{i}].slos[{j}].threshold: {slo.threshold} is not a histogram bucket "
+                        f"boundary of {service.name!r} (buckets: "
+                        f"{', '.join(_seconds_text(b) for b in service.buckets)}); "
+                        "pick one of those or add it to the service's histogram_buckets")
+        services = {s.name for s in self.services}
+        for i, experiment in enumerate(self.experiments):
+            if experiment.service not in services:
+                problems.append(f"experiments[{i}].service: unknown service {experiment.service!r}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def team(self, name: str) -> Team | None:
+        return next((t for t in self.teams if t.name == name), None)
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(f"no service named {name!r} in {self.source}")
+
+    def channel_for_team(self, team: str | None) -> str:
+        found = self.team(team) if team else None
+        return found.slack_channel if found else self.slack.default_channel
+
+    def slos(self) -> list[tuple[Service, SLO]]:
+        return [(service, slo) for service in self.services for slo in service.slos]
+
+
+def _seconds_text(seconds: float) -> str:
+    return str(Duration(round(seconds * 1000)))
+
+
+def _unique(problems: list[str], where: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            problems.append(f"{where}[{index}].name: duplicate name {name!r}")
+        seen.add(name)
+
+
+def _location(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part.startswith(("function-", "tagged-union")):
+            continue  # pydantic's internal validator names say nothing to a catalog author
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def _problems(error: ValidationError) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; unknown keys are errors)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        where = _location(item["loc"])
+        # Cross-reference problems carry their own locations, one per line.
+        if "\n" in message or message.startswith(("teams[", "services[", "experiments[")):
+            for line in message.splitlines():
+                path, _, what = line.partition(": ")
+                found.append((path, what))
+        else:
+            found.append((where, message))
+    return found
+
+
+def parse_catalog(text: str, source: str = "<memory>") -> Catalog:
+    """Parse catalog YAML; raise CatalogError naming the file and the path inside it."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise CatalogError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(data, dict):
+        raise CatalogError(source, [("", "the catalog must be a YAML mapping with slack, teams and services")])
+    try:
+        return Catalog.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise CatalogError(source, _problems(exc)) from None
+
+
+def load_catalog(path: Path | str | None = None) -> Catalog:
+    """Read and validate a catalog file (the demo shop's when `path` is None)."""
+    file = Path(path) if path else DEFAULT_CATALOG
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError(str(file), [("", f"cannot read the catalog: {exc.strerror or exc}")]) from None
+    return parse_catalog(text, str(file))
+
+
+def error_ratio_record(window: Duration) -> str:
+    """Recording rule holding an SLO's bad-request ratio over `window`, labelled service and slo."""
+    return f"slo:sli_error:ratio_rate{window}"
+
+
+def request_rate_record(window: Duration) -> str:
+    """Recording rule holding a service's request rate over `window` (for low-traffic gating)."""
+    return f"slo:requests:rate{window}"
+
+
+def recording_windows() -> list[Duration]:
+    """Every window some tier needs, shortest first."""
+    return sorted({w for tier in TIERS for w in (tier.long, tier.short)})

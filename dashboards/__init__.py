@@ -1,0 +1,1 @@
+"""Grafana dashboards built in code with grafanalib from the catalog, with every query checked."""
