@@ -86,7 +86,9 @@ def check_command(catalog: CatalogOption = None) -> None:
 @app.command("up")
 def up_command(
     catalog: CatalogOption = None,
-    port_base: Annotated[int, typer.Option(help="First of the ports the stack uses; 0 picks free ports.")] = 0,
+    port_base: Annotated[int, typer.Option(
+        help="First of the ports the stack uses (Prometheus, Alertmanager, notifier, then the shop); "
+             "0 picks free ports.")] = 9090,
     scrape_interval: Annotated[str, typer.Option(help="Prometheus scrape interval.")] = "5s",
     evaluation_interval: Annotated[str, typer.Option(help="Rule evaluation interval.")] = "5s",
     run_dir: Annotated[Optional[Path], typer.Option(help="Where configs, data and logs go.")] = None,

@@ -6,6 +6,7 @@ Alertmanager is started and stopped the same way.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -18,6 +19,14 @@ from pathlib import Path
 import httpx
 
 from bongsu.binaries import find
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGTERM this child if its parent dies, even by SIGKILL (no orphans)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 class ProcessError(RuntimeError):
@@ -60,6 +69,7 @@ class Child:
                 list(self.argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, **self.env}, cwd=self.cwd,
                 start_new_session=True,  # its own process group: Ctrl-C reaches us, we stop it
+                preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             raise ProcessError(f"{self.name}: cannot start {self.argv[0]}: {exc.strerror}") from None

@@ -1,0 +1,223 @@
+"""The local stack behind `bongsu up`, `bongsu demo`, drills and the end-to-end tests.
+
+Real Prometheus and Alertmanager, the notifier, the demo shop and a load generator, each a supervised
+child on loopback, configured by `bongsu build` into a run folder. No Docker needed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from bongsu.build import BuildOptions, build
+from bongsu.catalog import Catalog, Duration
+from bongsu.processes import Child, ProcessError, alertmanager, free_port, port_is_free, prometheus
+
+REPO = Path(__file__).resolve().parent.parent
+SHOP = REPO / "examples" / "shop"
+
+
+class StackError(RuntimeError):
+    """The stack could not start or a child died; the message is one line for the user."""
+
+
+@dataclass
+class StackSettings:
+    catalog: Catalog
+    port_base: int = 0  # 0: free ports chosen at start
+    scrape_interval: Duration = Duration.parse("5s")
+    evaluation_interval: Duration = Duration.parse("5s")
+    run_dir: Path | None = None
+    load_rate: float = 10.0  # requests per second on `orders`; 0 for no load generator
+    # Alertmanager timing for drills: quick enough to watch, slow enough to group.
+    page_group_wait: Duration = Duration.parse("5s")
+    page_group_interval: Duration = Duration.parse("15s")
+    ticket_group_wait: Duration = Duration.parse("15s")
+    ticket_group_interval: Duration = Duration.parse("1m")
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def shop_services(catalog: Catalog) -> list[str]:
+    """Catalog services the demo shop can run (those with a module in examples/shop/)."""
+    return [s.name for s in catalog.services if (SHOP / f"{s.name.replace('-', '_')}.py").exists()]
+
+
+class Stack:
+    """Start with `with Stack(settings, console) as stack:`; everything stops when the block ends."""
+
+    def __init__(self, settings: StackSettings, console: Console | None = None) -> None:
+        self.settings = settings
+        self.console = console or Console(stderr=True)
+        self.run_dir = Path(settings.run_dir or tempfile.mkdtemp(prefix="bongsu-stack-")).resolve()
+        self.webhook_token = secrets.token_urlsafe(24)
+        self.fault_token = secrets.token_urlsafe(24)
+        self.services = shop_services(settings.catalog)
+        self.ports = self._choose_ports()
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        self.children: dict[str, Child] = {}
+        self._stopped_on_purpose: set[str] = set()
+        self._previous_sigterm = None
+
+    # ---- ports and configuration -------------------------------------------------------------
+    def _choose_ports(self) -> dict[str, int]:
+        names = ["prometheus", "alertmanager", "notifier", *self.services]
+        if self.settings.port_base:
+            ports = {name: self.settings.port_base + i for i, name in enumerate(names)}
+            for name, port in ports.items():
+                if not port_is_free(port):
+                    raise StackError(f"port {port} for {name} is already in use on 127.0.0.1; "
+                                     "stop what holds it or pick another --port-base")
+            return ports
+        return {name: free_port() for name in names}
+
+    def build_options(self) -> BuildOptions:
+        s = self.settings
+        targets = {name: [f"127.0.0.1:{self.ports[name]}"] for name in self.services}
+        for own in ("notifier", "prometheus", "alertmanager"):
+            targets[own] = [f"127.0.0.1:{self.ports[own]}"]
+        return BuildOptions(
+            out=self.run_dir / "build", targets=targets,
+            alertmanager_address=f"127.0.0.1:{self.ports['alertmanager']}",
+            notifier_url=f"{self.urls['notifier']}/alertmanager", webhook_token=self.webhook_token,
+            scrape_interval=s.scrape_interval, evaluation_interval=s.evaluation_interval,
+            page_group_wait=s.page_group_wait, page_group_interval=s.page_group_interval,
+            page_repeat_interval=Duration.parse("1h"), ticket_group_wait=s.ticket_group_wait,
+            ticket_group_interval=s.ticket_group_interval, ticket_repeat_interval=Duration.parse("4h"),
+        )
+
+    def _children(self, options: BuildOptions) -> list[Child]:
+        logs = self.run_dir / "logs"
+        env = {"BONGSU_WEBHOOK_TOKEN": self.webhook_token, "BONGSU_FAULT_TOKEN": self.fault_token,
+               "PYTHONUNBUFFERED": "1", **self.settings.extra_env}
+        children = [
+            alertmanager(options.out / "alertmanager" / "alertmanager.yml", self.ports["alertmanager"],
+                         self.run_dir / "data" / "alertmanager", logs / "alertmanager.log"),
+            prometheus(options.out / "prometheus" / "prometheus.yml", self.ports["prometheus"],
+                       self.run_dir / "data" / "prometheus", logs / "prometheus.log"),
+            Child("notifier",
+                  [sys.executable, "-m", "bongsu", "notifier", "serve",
+                   "--listen", f"127.0.0.1:{self.ports['notifier']}",
+                   "--state", str(self.run_dir / "notifier" / "state.sqlite"),
+                   "--catalog", self.settings.catalog.source],
+                  logs / "notifier.log", health_url=f"{self.urls['notifier']}/readyz",
+                  env={**env, "ALERTMANAGER_URL": self.urls["alertmanager"],
+                       "PROMETHEUS_URL": self.urls["prometheus"]}, cwd=REPO),
+        ]
+        # payments before orders: orders is ready only once it can reach payments.
+        for name in sorted(self.services, key=lambda n: n == "orders"):
+            module = name.replace("-", "_")
+            children.append(Child(
+                name, [sys.executable, "-m", "uvicorn", f"examples.shop.{module}:app", "--host", "127.0.0.1",
+                       "--port", str(self.ports[name]), "--no-access-log", "--log-level", "warning"],
+                logs / f"{name}.log", health_url=f"{self.urls[name]}/livez",
+                env={**env, "PAYMENTS_URL": self.urls.get("payments", ""), "OTEL_SERVICE_NAME": name},
+                cwd=REPO))
+        if self.settings.load_rate > 0 and "orders" in self.services:
+            children.append(Child(
+                "load", [sys.executable, "-m", "examples.shop.load", "--orders-url", self.urls["orders"],
+                         "--rate", str(self.settings.load_rate)], logs / "load.log", cwd=REPO))
+        return children
+
+    # ---- life cycle ----------------------------------------------------------------------------
+    def __enter__(self) -> Stack:
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        options = self.build_options()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            build(self.settings.catalog, options)
+        except ValueError as exc:
+            raise StackError(f"cannot build the stack's configuration: {exc}") from None
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=self.console, transient=False) as progress:
+            for child in self._children(options):
+                where = self.urls.get(child.name, "")
+                task = progress.add_task(f"starting [bold]{child.name}[/] {where}", total=1)
+                try:
+                    self.children[child.name] = child.start()
+                    child.wait_healthy(timeout=60)
+                except ProcessError as exc:
+                    progress.update(task, description=f"[red]{child.name} failed[/]")
+                    raise StackError(str(exc)) from None
+                progress.update(task, completed=1, description=f"[green]✓[/] {child.name} {where}")
+        self._write_description()
+
+    def stop(self) -> None:
+        for child in reversed(list(self.children.values())):
+            child.stop()
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+
+    def _write_description(self) -> None:
+        """`stack.json`: what drills and other tools need to find and drive this stack."""
+        s = self.settings
+        description = {
+            "urls": self.urls, "run_dir": str(self.run_dir), "services": self.services,
+            "webhook_token": self.webhook_token, "fault_token": self.fault_token,
+            "pids": {name: child.process.pid for name, child in self.children.items() if child.process},
+            "scrape_interval_s": s.scrape_interval.seconds, "evaluation_interval_s": s.evaluation_interval.seconds,
+            "page_group_wait_s": s.page_group_wait.seconds, "ticket_group_wait_s": s.ticket_group_wait.seconds,
+            "notifications": str(self.run_dir / "notifier" / "notifications.jsonl"),
+            "catalog": s.catalog.source,
+        }
+        path = self.run_dir / "stack.json"
+        path.write_text(json.dumps(description, indent=2))
+        path.chmod(0o600)  # it holds the run's tokens
+
+    # ---- driving it ------------------------------------------------------------------------------
+    def stop_service(self, name: str) -> None:
+        self._stopped_on_purpose.add(name)
+        self.children[name].stop()
+
+    def start_service(self, name: str) -> None:
+        child = self.children[name]
+        child.start()
+        child.wait_healthy(timeout=60)
+        self._stopped_on_purpose.discard(name)
+
+    def check_children(self) -> None:
+        """Raise StackError naming the first child that died without being asked to."""
+        for name, child in self.children.items():
+            if not child.alive and name not in self._stopped_on_purpose:
+                code = child.process.returncode if child.process else "?"
+                raise StackError(f"{name} exited unexpectedly (code {code}); see {child.log_path}:\n"
+                                 f"{child.log_tail()}")
+
+    def print_endpoints(self) -> None:
+        self.console.print(f"[bold]Bongsu local stack[/] (run folder {self.run_dir})")
+        for name, url in self.urls.items():
+            self.console.print(f"  {name:<13} {url}")
+        self.console.print("Press Ctrl-C to stop.")
+
+    def wait_until_interrupted(self) -> None:
+        try:
+            while True:
+                self.check_children()
+                time.sleep(1)
+        except KeyboardInterrupt:
+            self.console.print("stopping…")
+
+
+def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
