@@ -22,7 +22,7 @@ class MissingBinary(RuntimeError):
 def find(tool: str) -> Path:
     names, package = _CANDIDATES[tool]
     for name in names:
-        found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+        found = shutil.which(name)
         if found:
             return Path(found)
     raise MissingBinary(

@@ -29,6 +29,7 @@ class DemoFailed(RuntimeError):
 @dataclass
 class Timeline:
     marks: dict[str, float] = field(default_factory=dict)
+    receivers: list[str] = field(default_factory=list)
 
     def mark(self, name: str) -> float:
         self.marks[name] = time.time()
@@ -89,9 +90,9 @@ def run_incident(stack: Stack, console: Console, fire_timeout: float = 240,
 
     routed = step("waiting for Alertmanager to route it",
                   lambda: observe.alertmanager_alerts(am, alertname), 120)
-    receivers = sorted({r["name"] for alert in routed for r in alert.get("receivers", [])})
+    timeline.receivers = sorted({r["name"] for alert in routed for r in alert.get("receivers", [])})
     timeline.mark("routed")
-    console.print(f"[green]✓[/] Alertmanager: routed to receiver(s) [bold]{', '.join(receivers)}[/]")
+    console.print(f"[green]✓[/] Alertmanager: routed to receiver(s) [bold]{', '.join(timeline.receivers)}[/]")
 
     delivered = step("waiting for the notifier to deliver the page",
                      lambda: observe.delivery_for(notifier, stack.webhook_token, alertname, "firing"), 120)

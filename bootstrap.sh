@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Set up Bongsu on a fresh Debian/Ubuntu machine and run the demo or the whole test suite.
+#   ./bootstrap.sh demo   installs what is missing, then runs `bongsu demo`
+#   ./bootstrap.sh test   installs what is missing, then runs the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode="${1:-}"
+case "$mode" in
+  demo|test) ;;
+  *) echo "usage: ./bootstrap.sh demo|test" >&2; exit 2 ;;
+esac
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
+  else return 1
+  fi
+}
+
+apt_install() {
+  command -v apt-get >/dev/null || return 1
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+# 1. Prometheus (with promtool) and Alertmanager (with amtool): the real servers, from the distribution.
+missing=()
+command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+{ command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null; } &&
+  command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} from the distribution"
+  apt_install "${missing[@]}" >/dev/null ||
+    die "could not install ${missing[*]} (this needs root or passwordless sudo, and apt-get).
+       Install them yourself (sudo apt-get install -y ${missing[*]}) or run the stack with Docker: see compose/."
+fi
+
+# 2. Python >= 3.11 with venv.
+python=""
+for candidate in python3.13 python3.12 python3.11 python3; do
+  if command -v "$candidate" >/dev/null &&
+     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    python="$candidate"; break
+  fi
+done
+[ -n "$python" ] || die "Bongsu needs Python >= 3.11 (found: $(python3 --version 2>&1 || echo none))."
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $("$python" --version)"
+  "$python" -m venv .venv 2>/dev/null || {
+    apt_install python3-venv >/dev/null || die "python venv is missing: sudo apt-get install -y python3-venv"
+    "$python" -m venv .venv
+  }
+fi
+
+# 3. Bongsu and every extra, at the versions in constraints.txt.
+say "installing Bongsu into .venv (pinned by constraints.txt)"
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[all]" 2>&1 |
+  grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import bongsu, instrumentation, notifier" || die "the install did not complete; see the pip output above"
+
+# 4. Run.
+if [ "$mode" = demo ]; then
+  exec .venv/bin/bongsu demo
+else
+  say "running the whole test suite"
+  exec .venv/bin/python -m pytest -p no:cacheprovider
+fi

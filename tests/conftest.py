@@ -1,0 +1,30 @@
+"""Fixtures shared across the suite: the real local stack, started once per session when asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from rich.console import Console
+
+from bongsu.binaries import MissingBinary, find
+from bongsu.catalog import load_catalog
+from bongsu.stack import Stack, StackSettings
+
+
+def require_binaries() -> None:
+    """Fail (never skip) with the fix when Prometheus or Alertmanager is not installed."""
+    for tool in ("prometheus", "promtool", "alertmanager", "amtool"):
+        try:
+            find(tool)
+        except MissingBinary as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The demo stack on free loopback ports: real Prometheus, Alertmanager, notifier, shop, load."""
+    require_binaries()
+    settings = StackSettings(catalog=load_catalog(), run_dir=tmp_path_factory.mktemp("stack"))
+    with Stack(settings, Console(stderr=True)) as stack:
+        yield stack
