@@ -162,6 +162,11 @@ class Team(_Strict):
     def _channel(cls, value: str) -> str:
         return _check_channel(value)
 
+    @property
+    def folder_uid(self) -> str:
+        """The team's Grafana folder; its services' dashboards live there."""
+        return f"bongsu-team-{self.name}"
+
 
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
@@ -267,6 +272,10 @@ class Experiment(_Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         return _check_name(value)
+
+    @property
+    def dashboard_uid(self) -> str:
+        return f"bongsu-experiment-{self.name}"
 
 
 class Catalog(_Strict):
@@ -387,6 +396,12 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     except OSError as exc:
         raise CatalogError(str(file), [("", f"cannot read the catalog: {exc.strerror or exc}")]) from None
     return parse_catalog(text, str(file))
+
+
+# Dashboards that belong to no single team, and the Grafana folder they live in.
+OVERVIEW_DASHBOARD_UID = "bongsu-overview"
+SELF_HEALTH_DASHBOARD_UID = "bongsu-self-health"
+PLATFORM_FOLDER_UID = "bongsu-platform"
 
 
 def error_ratio_record(window: Duration) -> str:
