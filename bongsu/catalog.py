@@ -403,6 +403,15 @@ OVERVIEW_DASHBOARD_UID = "bongsu-overview"
 SELF_HEALTH_DASHBOARD_UID = "bongsu-self-health"
 PLATFORM_FOLDER_UID = "bongsu-platform"
 
+# Kubernetes names shared by the parts writing DIR/kubernetes/: the notifier's Deployment, Service and
+# Secret (deploy), and the AlertmanagerConfig that calls it with the webhook token (alert rules).
+KUBERNETES_NOTIFIER = "bongsu-notifier"
+KUBERNETES_NOTIFIER_PORT = 9099
+KUBERNETES_WEBHOOK_TOKEN_KEY = "BONGSU_WEBHOOK_TOKEN"  # key inside the Secret named KUBERNETES_NOTIFIER
+# Labels and the port name a catalog service's Kubernetes Service must carry for its ServiceMonitor.
+KUBERNETES_SERVICE_LABEL = "app.kubernetes.io/name"
+KUBERNETES_METRICS_PORT = "http"
+
 
 def error_ratio_record(window: Duration) -> str:
     """Recording rule holding an SLO's bad-request ratio over `window`, labelled service and slo."""
