@@ -147,6 +147,14 @@ class Links(_Strict):
     runbook_base_url: str = "https://github.com/bongsu-dev/bongsu/blob/main/runbooks"
     grafana_url: str = "http://localhost:3000"
 
+    def runbook_url(self, alert: str) -> str:
+        """Where `runbooks/<alert>.md` is published; every alert's `runbook_url` annotation."""
+        return f"{self.runbook_base_url.rstrip('/')}/{alert}.md"
+
+    def dashboard_url(self, uid: str) -> str:
+        """A Grafana dashboard by its stable UID (`Service.red_dashboard_uid`, `slo_dashboard_uid`)."""
+        return f"{self.grafana_url.rstrip('/')}/d/{uid}"
+
 
 class Team(_Strict):
     name: str
@@ -166,6 +174,16 @@ class Team(_Strict):
     def folder_uid(self) -> str:
         """The team's Grafana folder; its services' dashboards live there."""
         return f"bongsu-team-{self.name}"
+
+    @property
+    def receiver(self) -> str:
+        """The team's Alertmanager receiver: alerts labelled `team="<name>"` route there."""
+        return f"team-{self.name}"
+
+
+# Alertmanager's receiver for alerts naming no known team; the notifier posts those to
+# `slack.default_channel`.
+DEFAULT_RECEIVER = "default"
 
 
 def _check_name(value: str) -> str:
