@@ -1,0 +1,123 @@
+"""loguru as the one log pipeline: JSON lines on stdout with trace correlation and the service
+identity, stdlib `logging` routed into it, PII redacted, and a copy handed to the fluent shipper.
+
+The sink runs on the logging thread, so the current span is the one the record was made in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from datetime import timezone
+from typing import Any, TextIO
+
+from loguru import logger
+from opentelemetry import trace
+
+from instrumentation.redaction import Redactor
+from instrumentation.selfmetrics import dropped
+
+_INVALID_SPAN = trace.INVALID_SPAN
+
+
+class JsonSink:
+    """A loguru sink writing one JSON object per line."""
+
+    def __init__(self, stream: TextIO, identity: Callable[[], dict[str, str]], redactor: Redactor | None,
+                 ship: Callable[[dict[str, Any]], None] | None) -> None:
+        self.stream = stream
+        self.identity = identity
+        self.redactor = redactor
+        self.ship = ship
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Any) -> None:
+        try:
+            record = message.record
+            entry = self.entry(record)
+            line = json.dumps(entry, default=str, ensure_ascii=False)
+        except Exception:  # noqa: BLE001 - a log call must never fail the caller
+            dropped("logs", "format_error")
+            return
+        try:
+            with self._lock:
+                self.stream.write(line + "\n")
+        except Exception:  # noqa: BLE001 - closed or broken stdout
+            dropped("logs", "stdout_error")
+        if self.ship is not None:
+            self.ship(entry)
+
+    def entry(self, record: dict[str, Any]) -> dict[str, Any]:
+        redact = self.redactor
+        text = record["message"]
+        entry: dict[str, Any] = {
+            "time": record["time"].astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "level": record["level"].name,
+            "message": redact(text) if redact else text,
+            "logger": record["extra"].get("logger_name") or record["name"],
+        }
+        entry.update(self.identity())
+        span = trace.get_current_span()
+        if span is not _INVALID_SPAN:
+            context = span.get_span_context()
+            if context.is_valid:
+                entry["trace_id"] = format(context.trace_id, "032x")
+                entry["span_id"] = format(context.span_id, "016x")
+                entry["trace_flags"] = format(context.trace_flags, "02x")
+        extra = record["extra"]
+        if extra:
+            for key, value in extra.items():
+                if key == "logger_name":
+                    continue
+                entry.setdefault(key, redact(value) if redact and isinstance(value, str) else value)
+        exception = record["exception"]
+        if exception is not None:
+            entry["exception"] = {"type": getattr(exception.type, "__name__", str(exception.type)),
+                                  "message": redact(str(exception.value)) if redact else str(exception.value),
+                                  "stack": _stack(exception)}
+        return entry
+
+
+def _stack(exception: Any) -> str:
+    import traceback
+
+    return "".join(traceback.format_exception(exception.type, exception.value, exception.traceback))
+
+
+class InterceptHandler(logging.Handler):
+    """Routes stdlib `logging` records into loguru, keeping the original logger name and caller."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        try:
+            logger.bind(logger_name=record.name).opt(depth=_caller_depth(), exception=record.exc_info).log(
+                level, record.getMessage())
+        except Exception:  # noqa: BLE001
+            dropped("logs", "format_error")
+
+
+def _caller_depth() -> int:
+    frame, depth = sys._getframe(2), 2  # noqa: SLF001 - the loguru-documented way to find the caller
+    while frame is not None and frame.f_code.co_filename == logging.__file__:
+        frame = frame.f_back
+        depth += 1
+    return depth
+
+
+_STDLIB_LEVELS = {"TRACE": 5, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "SUCCESS": logging.INFO,
+                  "WARNING": logging.WARNING, "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}
+
+
+def configure(sink: JsonSink, level: str, intercept_stdlib: bool) -> int:
+    """Replace loguru's handlers with the JSON sink; returns the handler id."""
+    logger.remove()
+    handler_id = logger.add(sink, level=level, format="{message}", backtrace=False, diagnose=False, catch=False)
+    if intercept_stdlib:
+        logging.basicConfig(handlers=[InterceptHandler()], level=_STDLIB_LEVELS[level], force=True)
+    return handler_id

@@ -1,0 +1,45 @@
+"""HTTP server RED metrics in the OpenTelemetry semantic conventions' Prometheus form.
+
+Created once by `init()` (the buckets are an init option); the ASGI and WSGI middlewares call
+`record()` once per request with the route template, never the raw path.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Gauge, Histogram
+
+from instrumentation.guard import LabelGuard
+
+DURATION = "http_server_request_duration_seconds"
+ACTIVE = "http_server_active_requests"
+UNMATCHED = "unmatched"  # the http_route of every request no route template matched
+OTHER_METHOD = "_OTHER"  # semconv: methods outside the known set
+KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"})
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
+class RedMetrics:
+    def __init__(self, buckets: tuple[float, ...], max_series: int, exemplars: bool) -> None:
+        self.buckets = buckets
+        self.exemplars = exemplars
+        self.duration = Histogram(DURATION, "Duration of HTTP server requests.",
+                                  ["http_request_method", "http_route", "http_response_status_code"],
+                                  buckets=buckets)
+        self.active = Gauge(ACTIVE, "Number of HTTP server requests in flight.", ["http_request_method"],
+                            multiprocess_mode="livesum")
+        self._guard = LabelGuard(self.duration, DURATION, 3, max_series)
+        self._active = {m: self.active.labels(m) for m in (*KNOWN_METHODS, OTHER_METHOD)}
+
+    def started(self, method: str) -> None:
+        self._active[method].inc()
+
+    def finished(self, method: str, route: str, status: int, seconds: float, trace_id: str | None) -> None:
+        self._active[method].dec()
+        child = self._guard.child((method, route, str(status)))
+        if trace_id is not None and self.exemplars:
+            child.observe(seconds, {"trace_id": trace_id})
+        else:
+            child.observe(seconds)

@@ -1,0 +1,31 @@
+"""The `http_route` of a request: the route template the framework matched, never the raw path.
+
+Starlette (and FastAPI) record the matched route in `scope["route"]` while routing; a Mount adds its
+matched prefix to `root_path`. Flask's URL map gives the rule. Anything unmatched is `UNMATCHED`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+from instrumentation.red import UNMATCHED
+
+
+def asgi_route(scope: MutableMapping[str, Any], root_path: str) -> str:
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) if route is not None else None
+    if not template:
+        return UNMATCHED
+    if type(route).__name__ == "Mount":
+        return template
+    prefix = scope.get("root_path", "")[len(root_path):]
+    return prefix + template if prefix else template
+
+
+def flask_route(url_map: Any, environ: dict[str, Any]) -> str:
+    try:
+        rule, _ = url_map.bind_to_environ(environ).match(return_rule=True)
+    except Exception:  # noqa: BLE001 - NotFound, MethodNotAllowed, RequestRedirect
+        return UNMATCHED
+    return rule.rule
