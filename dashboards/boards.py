@@ -1,0 +1,58 @@
+"""Every dashboard for a catalog, generated and hand-written, as Grafana JSON.
+
+One list feeds `bongsu build` (files), `bongsu dashboards push` (Grafana API) and the preview, so the
+three can never disagree about what exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+
+from grafanalib._gen import DashboardEncoder
+
+from bongsu.catalog import Catalog
+
+from dashboards import handwritten
+from dashboards.experiments import experiment_board
+from dashboards.overview import overview_board
+from dashboards.panels import Board
+from dashboards.red import red_board
+from dashboards.self_health import self_health_board
+from dashboards.slo import slo_board
+
+
+def handwritten_boards(catalog: Catalog) -> list[Board]:
+    """Boards from the modules in dashboards/handwritten/, in module-name order."""
+    found = []
+    for module_info in sorted(pkgutil.iter_modules(handwritten.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{handwritten.__name__}.{module_info.name}")
+        make = getattr(module, "board", None)
+        if not callable(make):
+            raise ValueError(f"dashboards/handwritten/{module_info.name}.py must define board(catalog) -> Board")
+        made = make(catalog)
+        if made is not None:
+            found.append(made)
+    return found
+
+
+def boards(catalog: Catalog) -> list[Board]:
+    """All dashboards; raises ValueError when two share a UID (Grafana would overwrite one silently)."""
+    found = [overview_board(catalog), self_health_board(catalog)]
+    for service in catalog.services:
+        found += [red_board(catalog, service), slo_board(catalog, service)]
+    found += [experiment_board(catalog, e) for e in catalog.experiments]
+    found += handwritten_boards(catalog)
+    seen: dict[str, str] = {}
+    for board in found:
+        if board.uid in seen:
+            raise ValueError(f"dashboards {seen[board.uid]!r} and {board.dashboard.title!r} share the UID "
+                             f"{board.uid!r}; every dashboard needs its own")
+        seen[board.uid] = board.dashboard.title
+    return found
+
+
+def to_json(board: Board) -> dict:
+    """The dashboard as Grafana's JSON model (plain dicts and lists)."""
+    return json.loads(json.dumps(board.dashboard.to_json_data(), cls=DashboardEncoder))

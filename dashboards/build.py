@@ -1,0 +1,32 @@
+"""The dashboards generator registered in bongsu/build.py: Grafana JSON plus provisioning files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from bongsu.build import BuildOptions, Finding
+from bongsu.catalog import Catalog
+
+from dashboards import provisioning, validate
+from dashboards.boards import boards, to_json
+
+
+def generate(catalog: Catalog, options: BuildOptions) -> Iterable[Path]:
+    """Write `grafana/dashboards/<uid>.json` for every dashboard and the provisioning files."""
+    folder = options.out / "grafana" / "dashboards"
+    folder.mkdir(parents=True, exist_ok=True)
+    made = boards(catalog)
+    written = []
+    for stale in folder.glob("*.json"):  # a dashboard removed from the catalog must not linger
+        stale.unlink()
+    for board in made:
+        path = folder / f"{board.uid}.json"
+        path.write_text(json.dumps(to_json(board), indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written + provisioning.write(options.out, made, options)
+
+
+def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
+    return validate.check(catalog, options)

@@ -1,0 +1,174 @@
+"""Building blocks every Bongsu dashboard shares: the data source, variables, panels, grid and links.
+
+Kept in one place so that every dashboard looks and behaves the same in Grafana and in the preview:
+one Prometheus data source variable, time-series panels only, units and threshold lines set, rows laid
+out on Grafana's 24-column grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import attr
+from grafanalib.core import (
+    Annotations,
+    Dashboard,
+    DashboardLink,
+    GridPos,
+    RowPanel,
+    Target,
+    Template,
+    Templating,
+    Time,
+    TimeSeries,
+)
+
+# The provisioned Prometheus data source (see provisioning.py); the `datasource` variable defaults to it.
+DATASOURCE_UID = "bongsu-prometheus"
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+GRID_COLUMNS = 24
+PANEL_HEIGHT = 8
+TAG = "bongsu"
+INCIDENT_NOTE = "Shows data only while something is wrong (errors, drops, firing alerts); empty is good."
+
+
+@attr.s
+class IncidentPanel(TimeSeries):
+    """A time-series panel that is expected to be empty while all is well (declared, not guessed)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """One PromQL query of a panel and the legend Grafana draws for each series (`{{label}}`)."""
+
+    expr: str
+    legend: str = ""
+
+
+@dataclass(frozen=True)
+class Board:
+    """One dashboard and the Grafana folder it belongs in (a team's folder or the platform folder)."""
+
+    dashboard: Dashboard
+    folder_uid: str
+    folder_title: str
+    incident_only: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def uid(self) -> str:
+        return self.dashboard.uid
+
+
+def datasource_variable() -> Template:
+    return Template(name="datasource", label="Data source", query="prometheus", type="datasource",
+                    default=DATASOURCE_UID)
+
+
+def fixed_variable(name: str, value: str, label: str) -> Template:
+    """A one-value variable: shows what the dashboard is about and is passed on by links."""
+    return Template(name=name, label=label, query=value, type="custom", default=value)
+
+
+def choice_variable(name: str, values: Sequence[str], label: str, default: str | None = None,
+                    include_all: bool = False) -> Template:
+    """A drop-down of fixed values from the catalog; "All" means the regex `.*`."""
+    template = Template(name=name, label=label, query=",".join(values), type="custom",
+                        default=default or ("$__all" if include_all else values[0]),
+                        includeAll=include_all, multi=include_all, allValue=".*" if include_all else None)
+    if include_all and default is None:
+        template._current = {"selected": True, "text": "All", "value": "$__all"}
+    return template
+
+
+def query_variable(name: str, query: str, label: str) -> Template:
+    """Values read from Prometheus (`label_values(...)`), multi-select with "All" as `.*`."""
+    template = Template(name=name, label=label, query=query, dataSource=DATASOURCE, type="query",
+                        includeAll=True, multi=True, allValue=".*", default="$__all", refresh=2)
+    template._current = {"selected": True, "text": "All", "value": "$__all"}
+    return template
+
+
+def timeseries(title: str, queries: Sequence[Query], unit: str, *, description: str = "",
+               thresholds: Sequence[tuple[str, float | None]] = (), minimum: float | None = None,
+               maximum: float | None = None, incident_only: bool = False,
+               overrides: Sequence[dict] = ()) -> TimeSeries:
+    """A time-series panel; `thresholds` are (color, from-value) steps drawn as lines."""
+    targets = [Target(expr=q.expr, legendFormat=q.legend, refId=chr(ord("A") + i), datasource=DATASOURCE,
+                      intervalFactor=1)
+               for i, q in enumerate(queries)]
+    steps = [{"color": color, "value": value} for color, value in thresholds] or [
+        {"color": "green", "value": None}]
+    defaults: dict = {}
+    if minimum is not None:
+        defaults["min"] = minimum
+    if maximum is not None:
+        defaults["max"] = maximum
+    cls = IncidentPanel if incident_only else TimeSeries
+    text = " ".join(part for part in (description, INCIDENT_NOTE if incident_only else "") if part)
+    return cls(
+        title=title, description=text or None, dataSource=DATASOURCE, targets=targets, unit=unit,
+        thresholds=steps, thresholdsStyleMode="line" if thresholds else "off",
+        legendDisplayMode="list", legendPlacement="bottom", tooltipMode="multi", lineWidth=2,
+        fillOpacity=10, showPoints="never", overrides=list(overrides), maxDataPoints=500,
+        extraJson={"fieldConfig": {"defaults": defaults}} if defaults else None,
+    )
+
+
+def grid(rows: Sequence[tuple[str | None, Sequence[TimeSeries]]], height: int = PANEL_HEIGHT) -> list:
+    """Lay rows of panels out on Grafana's 24-column grid; a titled row gets a row header first."""
+    placed: list = []
+    y = 0
+    for title, panels in rows:
+        if title:
+            placed.append(RowPanel(title=title, gridPos=GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)))
+            y += 1
+        if not panels:
+            continue
+        width = GRID_COLUMNS // len(panels)
+        for index, panel in enumerate(panels):
+            x = index * width
+            w = GRID_COLUMNS - x if index == len(panels) - 1 else width
+            placed.append(attr.evolve(panel, gridPos=GridPos(h=height, w=w, x=x, y=y)))
+        y += height
+    return placed
+
+
+def link(title: str, uid: str, *, include_vars: bool = False) -> DashboardLink:
+    """A link to another Bongsu dashboard by its stable UID (Grafana's `/d/<uid>` URL)."""
+    return DashboardLink(type="link", title=title, uri=f"/d/{uid}", keepTime=True, includeVars=include_vars,
+                         icon="dashboard", tooltip=title)
+
+
+def alerts_annotation(alertnames: Sequence[str]) -> dict:
+    """Marks on every panel while one of these alerts fires (from Prometheus' ALERTS series)."""
+    return {
+        "name": "Firing alerts", "enable": True, "datasource": DATASOURCE, "iconColor": "red",
+        "expr": f'ALERTS{{alertstate="firing",alertname=~"{"|".join(sorted(alertnames))}"}}',
+        "step": "30s", "titleFormat": "{{alertname}}", "tagKeys": "severity,service,slo",
+        "useValueForTime": False, "type": "tags",
+    }
+
+
+def dashboard(title: str, uid: str, rows: Sequence[tuple[str | None, Sequence[TimeSeries]]], *,
+              description: str, variables: Sequence[Template], links: Sequence[DashboardLink],
+              alertnames: Sequence[str] = (), tags: Sequence[str] = (), since: str = "now-1h") -> Dashboard:
+    annotations = [{
+        "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
+        "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard",
+    }]
+    if alertnames:
+        annotations.append(alerts_annotation(alertnames))
+    browse = DashboardLink(type="dashboards", title="Bongsu", tags=[TAG], asDropdown=True, keepTime=True)
+    return Dashboard(
+        title=title, uid=uid, description=description, tags=[TAG, *tags], timezone="utc",
+        panels=grid(rows), templating=Templating(list=[datasource_variable(), *variables]),
+        annotations=Annotations(list=annotations), links=[*links, browse], time=Time(since, "now"),
+        refresh="30s", schemaVersion=36, graphTooltip=1, editable=True,
+    ).auto_panel_ids()
+
+
+def board(dash: Dashboard, folder_uid: str, folder_title: str) -> Board:
+    """Wrap a dashboard with its folder, collecting the panels declared incident-only."""
+    quiet = frozenset(p.title for p in dash.panels if isinstance(p, IncidentPanel))
+    return Board(dash, folder_uid, folder_title, quiet)

@@ -1,0 +1,85 @@
+"""Per service, the SLO dashboard: SLI against objective, budget left, burn rate per alert tier, alerts.
+
+Reads only the recording rules named in bongsu/catalog.py (`error_ratio_record`), which the alert rules
+generator writes, so the dashboard shows exactly what the alerts evaluate.
+"""
+
+from __future__ import annotations
+
+from bongsu.catalog import (
+    OVERVIEW_DASHBOARD_UID,
+    SLO,
+    TIERS,
+    Catalog,
+    Duration,
+    Service,
+    error_ratio_record,
+)
+
+from dashboards.panels import Board, Query, board, dashboard, fixed_variable, link, timeseries
+
+SHORT = Duration.parse("5m")
+
+
+def slo_labels(slo: SLO) -> str:
+    return f'service="$service",slo="{slo.name}"'
+
+
+def budget_remaining(slo: SLO, labels: str) -> str:
+    """Share of the window's error budget not yet spent: 1 at the start, 0 when spent, below 0 over.
+
+    The window's error ratio is the time average of the 5-minute ratio over the whole SLO window (as
+    Sloth does), so no recording rule over 30 days is needed.
+    """
+    return (f"1 - avg_over_time({error_ratio_record(SHORT)}{{{labels}}}[{slo.window}]) "
+            f"/ {slo.error_budget:g}")
+
+
+def _slo_row(service: Service, slo: SLO) -> tuple[str, list, list]:
+    labels = slo_labels(slo)
+    what = (f"requests faster than {slo.threshold}" if slo.threshold else "requests without a 5xx")
+    sli = timeseries(
+        "SLI vs objective", [Query(f"1 - {error_ratio_record(SHORT)}{{{labels}}}", "SLI (5m)"),
+                             Query(f"1 - {error_ratio_record(Duration.parse('1h'))}{{{labels}}}", "SLI (1h)")],
+        "percentunit", maximum=1, thresholds=[("red", None), ("green", slo.objective / 100)],
+        description=f"Share of {what}. The line is the objective, {slo.objective:g}%.")
+    budget = timeseries(
+        f"Error budget remaining ({slo.window.human()} window)", [Query(budget_remaining(slo, labels), "remaining")],
+        "percentunit", maximum=1, thresholds=[("red", None), ("orange", 0.0), ("green", 0.25)],
+        description=f"The {slo.window.human()} error budget allows {slo.error_budget:.3%} bad requests; "
+                    "below 0 the SLO is broken for the window.")
+    tiers = [
+        timeseries(
+            f"Burn rate {tier.windows} ({tier.severity}, {tier.factor(slo.window):g}x)",
+            [Query(f"{error_ratio_record(window)}{{{labels}}} / {slo.error_budget:g}", f"{window} window")
+             for window in (tier.long, tier.short)],
+            "suffix:x", minimum=0, thresholds=[("green", None), ("red", tier.factor(slo.window))],
+            description=f"How fast the budget burns (1x spends it exactly over {slo.window}). The {tier.severity} "
+                        f"alert fires when both windows are above {tier.factor(slo.window):g}x.")
+        for tier in TIERS
+    ]
+    firing = timeseries(
+        "Alerts for this SLO", [Query(f'sum by (alertstate, severity) (ALERTS{{alertname="{service.slo_alert(slo)}"}})',
+                                      "{{severity}} {{alertstate}}")],
+        "short", minimum=0, incident_only=True,
+        description=f"{service.slo_alert(slo)} rules that are pending or firing, by severity.")
+    title = f"{slo.name}: {slo.objective:g}% over {slo.window}"
+    return title, [sli, budget, firing], tiers
+
+
+def slo_board(catalog: Catalog, service: Service) -> Board:
+    rows: list = []
+    for slo in service.slos:
+        title, top, tiers = _slo_row(service, slo)
+        rows += [(title, top), (None, tiers)]
+    links = [link(f"{service.name}: RED", service.red_dashboard_uid), link("Overview", OVERVIEW_DASHBOARD_UID)]
+    dash = dashboard(
+        f"{service.name}: SLOs", service.slo_dashboard_uid, rows,
+        description=f"Service level objectives of {service.name}, with the burn rates the alerts use.",
+        variables=[fixed_variable("service", service.name, "Service")], links=links,
+        tags=["slo", f"service:{service.name}", f"team:{service.team}"],
+        alertnames=[service.slo_alert(slo) for slo in service.slos] or [service.target_down_alert],
+        since="now-6h",
+    )
+    team = catalog.team(service.team)
+    return board(dash, team.folder_uid, team.name)

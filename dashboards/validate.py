@@ -1,0 +1,119 @@
+"""`bongsu check` for dashboards: every query parses and reads a metric that exists, every panel is a
+time series, and every dashboard an alert or a link points to is there.
+
+It reads the built files, not the Python that made them, so a hand-edited or hand-written dashboard
+is held to the same rules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+
+from bongsu.build import BuildOptions, Finding
+from bongsu.catalog import Catalog
+
+from dashboards.inventory import is_known
+from dashboards.promql import Interval, expand, metric_names, panel_queries, variable_query_metrics, variable_values
+
+_DASHBOARD_LINK = re.compile(r"/d/([A-Za-z0-9_-]+)")
+# A representative refresh: 1h range, 15s steps. Only the text matters here, not the numbers.
+_CHECK_INTERVAL = Interval(step_s=15, range_s=3600, scrape_interval_s=15)
+
+
+def _query_problem(expr: str, values: Mapping[str, str]) -> str | None:
+    try:
+        names = metric_names(expand(expr, values, _CHECK_INTERVAL))
+    except KeyError as exc:
+        return str(exc.args[0])
+    except ValueError as exc:
+        return f"is not valid PromQL ({exc})"
+    unknown = sorted(name for name in names if not is_known(name))
+    if unknown:
+        return (f"reads {', '.join(unknown)}, which no SDK or notifier metric (docs/contracts.md), "
+                "recording rule (bongsu/catalog.py) or standard series provides")
+    return None
+
+
+def dashboard_problems(dashboard: Mapping) -> tuple[int, list[str]]:
+    """(queries checked, problems) for one dashboard's JSON model."""
+    values = variable_values(dashboard)
+    problems: list[str] = []
+    checked = 0
+    for panel in dashboard.get("panels", []):
+        if panel.get("type") not in ("timeseries", "row"):
+            problems.append(f"panel {panel.get('title')!r} is a {panel.get('type')!r} panel; "
+                            "Bongsu dashboards use time series panels only")
+    for panel, target in panel_queries(dashboard):
+        checked += 1
+        problem = _query_problem(target["expr"], values)
+        if problem:
+            problems.append(f"panel {panel.get('title')!r} query {target.get('refId')}: {problem}")
+    for variable in dashboard.get("templating", {}).get("list", []):
+        if variable.get("type") == "query":
+            checked += 1
+            try:
+                unknown = sorted(n for n in variable_query_metrics(variable.get("query", "")) if not is_known(n))
+            except ValueError as exc:
+                problems.append(f"variable ${variable['name']}: query is not valid PromQL ({exc})")
+                continue
+            if unknown:
+                problems.append(f"variable ${variable['name']}: reads unknown metric {', '.join(unknown)}")
+    for annotation in dashboard.get("annotations", {}).get("list", []):
+        if annotation.get("expr"):
+            checked += 1
+            problem = _query_problem(annotation["expr"], values)
+            if problem:
+                problems.append(f"annotation {annotation.get('name')!r}: {problem}")
+    return checked, problems
+
+
+def _linked_uids(dashboard: Mapping) -> set[str]:
+    links = [*dashboard.get("links", []), *(l for p in dashboard.get("panels", []) for l in p.get("links", []))]
+    return {m.group(1) for l in links for m in _DASHBOARD_LINK.finditer(l.get("url", ""))}
+
+
+def _rule_annotation_uids(rules_dir: Path) -> dict[str, str]:
+    """uid -> alert name for every `/d/<uid>` in the generated alert rules' annotations."""
+    found: dict[str, str] = {}
+    for path in sorted([*rules_dir.glob("*.yaml"), *rules_dir.glob("*.yml")]):
+        document = yaml.safe_load(path.read_text()) or {}
+        for group in document.get("groups", []) if isinstance(document, dict) else []:
+            for rule in group.get("rules", []):
+                for text in (rule.get("annotations") or {}).values():
+                    for match in _DASHBOARD_LINK.finditer(str(text)):
+                        found.setdefault(match.group(1), rule.get("alert", path.name))
+    return found
+
+
+def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
+    folder = options.out / "grafana" / "dashboards"
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        return [Finding("dashboards: built", False, f"no dashboards in {folder}; run `bongsu build` first")]
+    findings: list[Finding] = []
+    models: dict[str, dict] = {}
+    for path in files:
+        try:
+            model = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            findings.append(Finding(f"dashboards: {path.name}", False, f"not valid JSON: {exc}"))
+            continue
+        models[model.get("uid") or path.stem] = model
+        checked, problems = dashboard_problems(model)
+        findings.append(Finding(f"dashboards: {path.stem}: {checked} queries parse and read existing metrics",
+                                not problems, "\n".join(problems)))
+    wanted = {uid: f"alert annotations of {s.name}" for s in catalog.services
+              for uid in (s.red_dashboard_uid, s.slo_dashboard_uid)}
+    for uid, model in models.items():
+        wanted.update({linked: f"a link on {uid}" for linked in _linked_uids(model)})
+    wanted.update({uid: f"the dashboard_url of alert {alert}"
+                   for uid, alert in _rule_annotation_uids(options.out / "prometheus" / "rules").items()})
+    missing = [f"{uid} (wanted by {who})" for uid, who in sorted(wanted.items()) if uid not in models]
+    findings.append(Finding(f"dashboards: {len(wanted)} linked dashboard UIDs exist", not missing,
+                            "missing dashboards: " + "; ".join(missing) if missing else ""))
+    return findings
