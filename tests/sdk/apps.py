@@ -1,0 +1,96 @@
+"""Small instrumented apps for the SDK tests: a FastAPI pair `orders` -> `payments` (each run in its
+own uvicorn process by the wire tests) and builders for in-process Starlette, FastAPI and Flask apps."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import httpx
+from fastapi import FastAPI, HTTPException
+from loguru import logger
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Mount, Route
+
+import instrumentation
+
+
+def starlette_app() -> Starlette:
+    async def item(request):  # type: ignore[no-untyped-def]
+        logger.info("item {}", request.path_params["item_id"])
+        return JSONResponse({"id": request.path_params["item_id"]})
+
+    async def boom(request):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    async def teapot(request):  # type: ignore[no-untyped-def]
+        return PlainTextResponse("teapot", status_code=418)
+
+    async def user(request):  # type: ignore[no-untyped-def]
+        return PlainTextResponse(request.path_params["name"])
+
+    api = Starlette(routes=[Route("/users/{name}", user)])
+    return Starlette(routes=[Route("/items/{item_id:int}", item), Route("/boom", boom),
+                             Route("/teapot", teapot, methods=["GET", "POST"]), Mount("/api/v1", app=api)])
+
+
+def fastapi_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        logger.info("fastapi item {}", item_id)
+        return {"id": item_id}
+
+    return app
+
+
+def flask_app():  # type: ignore[no-untyped-def]
+    from flask import Flask
+
+    app = Flask("flask-test")
+
+    @app.get("/orders/<int:order_id>")
+    def order(order_id: int):  # type: ignore[no-untyped-def]
+        logging.getLogger("flask-test").info("flask order %s", order_id)
+        return {"id": order_id}
+
+    return app
+
+
+def _payments() -> FastAPI:
+    instrumentation.init(service_name="payments", service_version="1.2.3", environment="test")
+    app = FastAPI()
+
+    @app.post("/charge/{order_id}")
+    async def charge(order_id: str) -> dict[str, str]:
+        logger.info("charging order {}", order_id)
+        return {"order_id": order_id, "status": "charged"}
+
+    return app
+
+
+def _orders() -> FastAPI:
+    instrumentation.init(service_name="orders", service_version="1.2.3", environment="test")
+    app = FastAPI()
+    payments_url = os.environ["PAYMENTS_URL"]
+
+    @app.post("/orders/{order_id}")
+    async def create(order_id: str) -> dict[str, str]:
+        logger.info("creating order {}", order_id)
+        async with httpx.AsyncClient(base_url=payments_url, timeout=5) as client:  # plain httpx: no headers passed
+            response = await client.post(f"/charge/{order_id}")
+        if response.status_code != 200:
+            raise HTTPException(502, "payments failed")
+        return {"order_id": order_id, "payment": response.json()["status"]}
+
+    return app
+
+
+def payments_app() -> object:
+    return instrumentation.instrument_asgi(_payments())
+
+
+def orders_app() -> object:
+    return instrumentation.instrument_asgi(_orders())

@@ -1,0 +1,82 @@
+"""SDK test fixtures: real receivers on loopback and an `sdk` factory that initialises the SDK for
+one test and shuts it down afterwards (the SDK is per process, so tests re-initialise it)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+import instrumentation
+from tests.sdk.receivers import BlackHole, FluentReceiver, OtlpReceiver
+
+
+@pytest.fixture
+def otlp() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def fluent() -> Iterator[FluentReceiver]:
+    receiver = FluentReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def black_hole() -> Iterator[BlackHole]:
+    hole = BlackHole()
+    yield hole
+    hole.stop()
+
+
+class Sdk:
+    def __init__(self) -> None:
+        self.logs = io.StringIO()
+
+    def lines(self) -> list[dict[str, Any]]:
+        import json
+
+        return [json.loads(line) for line in self.logs.getvalue().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Sdk]]:
+    """`sdk(service_name=..., **init options)`; stdout JSON logs are captured in `.logs`."""
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "BONGSU_FLUENT_ADDRESS",
+                 "OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_SERVICE_NAME",
+                 "OTEL_RESOURCE_ATTRIBUTES", "PROMETHEUS_MULTIPROC_DIR", "BONGSU_METRICS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    instrumentation.shutdown(timeout=2)
+
+    def start(service_name: str = "payments", **options: Any) -> Sdk:
+        handle = Sdk()
+        options.setdefault("log_stream", handle.logs)
+        options.setdefault("shutdown_timeout", 2.0)
+        instrumentation.init(service_name=service_name, **options)
+        return handle
+
+    yield start
+    instrumentation.shutdown(timeout=2)
+
+
+def sample(name: str, **labels: str) -> float:
+    """Current value of one sample in the default registry (0 when absent)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
+    """Run `code` in a fresh interpreter (the SDK and its metrics are per process); fail with its stderr."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, **(env or {})})
+    assert result.returncode == 0, f"subprocess failed ({result.returncode}):\n{result.stderr[-3000:]}"
+    return result.stdout
