@@ -1,0 +1,73 @@
+"""`bongsu deploy`: build for the compose network, and check the compose file and the manifests."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from bongsu.build import Finding
+from bongsu.catalog import CatalogError, load_catalog
+from bongsu.deploy.compose import build_for_compose
+from bongsu.deploy.validation import check_compose
+
+app = typer.Typer(help="Deployment: the Docker Compose stack and the Kubernetes manifests.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+CatalogOption = Annotated[Optional[Path], typer.Option("--catalog", "-c", help="Service catalog YAML.")]
+
+
+def _catalog(path: Optional[Path]):
+    try:
+        return load_catalog(path)
+    except CatalogError as exc:
+        err.print(f"[bold red]error:[/] the catalog has {len(exc.problems)} problem(s):\n{exc}",
+                  highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("compose")
+def compose_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (compose's `generated` volume).")],
+    catalog: CatalogOption = None,
+) -> None:
+    """`bongsu build` for the compose network: every address is a compose service name."""
+    model = _catalog(catalog)
+    try:
+        written = build_for_compose(model, out)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"[green]wrote {len(written)} files[/] under {out}/ for the compose network")
+
+
+@app.command("check")
+def check_command(
+    compose_file: Annotated[Path, typer.Option(help="The compose file to check.")] = Path("compose/docker-compose.yml"),
+    catalog: CatalogOption = None,
+) -> None:
+    """Build for compose into a scratch folder, then check the compose file and everything it mounts."""
+    if not compose_file.is_file():
+        err.print(f"[bold red]error:[/] no compose file at {compose_file}", highlight=False)
+        raise typer.Exit(2)
+    model = _catalog(catalog)
+    with tempfile.TemporaryDirectory(prefix="bongsu-compose-") as scratch:
+        findings = check_compose(model, compose_file, Path(scratch))
+    _report(findings)
+
+
+def _report(findings: list[Finding]) -> None:
+    failed = [f for f in findings if not f.ok]
+    for finding in findings:
+        console.print(f"{'[green]ok[/]  ' if finding.ok else '[red]FAIL[/]'} {finding.check}", highlight=False)
+        if finding.detail and not finding.ok:
+            console.print(f"      {finding.detail}", highlight=False, markup=False)
+    if failed:
+        err.print(f"[bold red]error:[/] {len(failed)} of {len(findings)} checks failed", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[green]all {len(findings)} checks passed[/]")

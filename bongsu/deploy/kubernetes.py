@@ -1,0 +1,229 @@
+"""DIR/kubernetes/: the notifier's objects, a ServiceMonitor per instrumented service, and Grafana
+dashboard ConfigMaps for the sidecar, plus a kustomization that applies the whole folder.
+
+The alert rules part writes its PrometheusRule and AlertmanagerConfig into the same folder earlier in
+the build; this module packages files earlier generators wrote (dashboards) but never imports them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel
+
+from bongsu.build import BuildOptions
+from bongsu.catalog import (
+    KUBERNETES_METRICS_PORT,
+    KUBERNETES_NOTIFIER,
+    KUBERNETES_NOTIFIER_PORT,
+    KUBERNETES_SERVICE_LABEL,
+    KUBERNETES_WEBHOOK_TOKEN_KEY,
+    Catalog,
+    Duration,
+)
+
+IMAGE_REPOSITORY = "ghcr.io/bongsu-dev/bongsu"
+CATALOG_CONFIGMAP = "bongsu-catalog"
+STATE_CLAIM = f"{KUBERNETES_NOTIFIER}-state"
+# prometheus-operator's governing Services for the Prometheus and Alertmanager it runs.
+OPERATOR_PROMETHEUS_URL = "http://prometheus-operated:9090"
+OPERATOR_ALERTMANAGER_URL = "http://alertmanager-operated:9093"
+# The Grafana sidecar (kiwigrid k8s-sidecar, as in the grafana and kube-prometheus-stack charts)
+# loads ConfigMaps carrying this label, into the folder named by the annotation.
+DASHBOARD_LABEL = "grafana_dashboard"
+FOLDER_ANNOTATION = "grafana_folder"
+CONFIGMAP_LIMIT_BYTES = 1024 * 1024
+PART_OF = {"app.kubernetes.io/part-of": "bongsu"}
+
+NOTIFIER_FILE = "notifier.yaml"
+MONITORS_FILE = "servicemonitors.yaml"
+DASHBOARDS_FILE = "grafana-dashboards.yaml"
+KUSTOMIZATION_FILE = "kustomization.yaml"
+
+
+def image() -> str:
+    """The notifier image, pinned to this release (override with `kustomize edit set image`)."""
+    try:
+        return f"{IMAGE_REPOSITORY}:{version('bongsu')}"
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return f"{IMAGE_REPOSITORY}:0.1.0"
+
+
+def catalog_yaml(catalog: Catalog) -> str:
+    """The catalog as YAML the notifier re-reads; rebuilt from the model so it is always valid."""
+    return yaml.safe_dump(_plain(catalog), sort_keys=False)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Duration):
+        return str(value)
+    if isinstance(value, BaseModel):  # unset optional fields are left out: `threshold: null` is invalid
+        return {name: _plain(getattr(value, name)) for name, field in type(value).model_fields.items()
+                if not field.exclude and getattr(value, name) is not None}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def notifier_objects(catalog: Catalog) -> list[dict]:
+    labels = {"app.kubernetes.io/name": KUBERNETES_NOTIFIER, **PART_OF}
+    selector = {"app.kubernetes.io/name": KUBERNETES_NOTIFIER}
+
+    def secret(name: str, optional: bool) -> dict:
+        return {"name": name, "valueFrom": {"secretKeyRef": {
+            "name": KUBERNETES_NOTIFIER, "key": name, "optional": optional}}}
+
+    probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 3}
+    container = {
+        "name": "notifier",
+        "image": image(),
+        "command": ["bongsu"],
+        "args": ["notifier", "serve", "--listen", f"0.0.0.0:{KUBERNETES_NOTIFIER_PORT}",
+                 "--state", "/data/state.sqlite", "--catalog", "/etc/bongsu/catalog.yaml"],
+        "ports": [{"name": "http", "containerPort": KUBERNETES_NOTIFIER_PORT, "protocol": "TCP"}],
+        "env": [
+            secret(KUBERNETES_WEBHOOK_TOKEN_KEY, optional=False),
+            secret("SLACK_BOT_TOKEN", optional=True),  # without it, deliveries go to the log only
+            secret("SLACK_SIGNING_SECRET", optional=True),
+            {"name": "ALERTMANAGER_URL", "value": OPERATOR_ALERTMANAGER_URL},
+            {"name": "PROMETHEUS_URL", "value": OPERATOR_PROMETHEUS_URL},
+        ],
+        "readinessProbe": probe,
+        "livenessProbe": {**probe, "httpGet": {"path": "/livez", "port": "http"}, "failureThreshold": 6},
+        "resources": {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+        "volumeMounts": [{"name": "state", "mountPath": "/data"},
+                         {"name": "catalog", "mountPath": "/etc/bongsu", "readOnly": True}],
+    }
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": CATALOG_CONFIGMAP, "labels": dict(PART_OF)},
+         "data": {"catalog.yaml": catalog_yaml(catalog)}},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+         "metadata": {"name": STATE_CLAIM, "labels": labels},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": KUBERNETES_NOTIFIER, "labels": labels},
+         "spec": {
+             # One writer: the outbox is SQLite on a ReadWriteOnce volume (docs/scaling.md).
+             "replicas": 1,
+             "strategy": {"type": "Recreate"},
+             "selector": {"matchLabels": selector},
+             "template": {
+                 "metadata": {"labels": labels},
+                 "spec": {
+                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001},
+                     "containers": [container],
+                     "volumes": [
+                         {"name": "state", "persistentVolumeClaim": {"claimName": STATE_CLAIM}},
+                         {"name": "catalog", "configMap": {"name": CATALOG_CONFIGMAP}},
+                     ],
+                 },
+             },
+         }},
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": KUBERNETES_NOTIFIER, "labels": labels},
+         "spec": {"selector": selector,
+                  "ports": [{"name": "http", "port": KUBERNETES_NOTIFIER_PORT, "targetPort": "http",
+                             "protocol": "TCP"}]}},
+    ]
+
+
+def service_monitor(name: str, job: str, team: str | None, selector: dict[str, str], port: str) -> dict:
+    """Scrape `selector`'s Services on the named port, with the `job` (and `team`) the rules expect."""
+    relabelings = [{"action": "replace", "targetLabel": "job", "replacement": job}]
+    if team:
+        relabelings.append({"action": "replace", "targetLabel": "team", "replacement": team})
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+        "metadata": {"name": name, "labels": dict(PART_OF)},
+        "spec": {
+            "selector": {"matchLabels": selector},
+            "endpoints": [{"port": port, "path": "/metrics", "relabelings": relabelings}],
+        },
+    }
+
+
+def monitor_objects(catalog: Catalog) -> list[dict]:
+    """No scrape interval of their own: the cluster's Prometheus decides, as for every other target."""
+    monitors = [service_monitor(f"bongsu-{service.name}", service.name, service.team,
+                                {KUBERNETES_SERVICE_LABEL: service.name}, KUBERNETES_METRICS_PORT)
+                for service in catalog.services]
+    return [*monitors, service_monitor(KUBERNETES_NOTIFIER, "notifier", None,
+                                       {"app.kubernetes.io/name": KUBERNETES_NOTIFIER}, "http")]
+
+
+def dashboard_objects(dashboards: Path, providers: Path) -> list[dict]:
+    """One ConfigMap per dashboard JSON in DIR/grafana/dashboards, in the folder its Grafana file
+    provider (DIR/grafana/provisioning/dashboards/) puts it in."""
+    folders = dashboard_folders(providers)
+    objects = []
+    for path in sorted(dashboards.glob("*.json")) if dashboards.is_dir() else []:
+        try:
+            board = json.loads(path.read_text(encoding="utf-8"))
+            uid = board.get("uid") or path.stem
+        except (json.JSONDecodeError, AttributeError):
+            raise ValueError(f"{path}: not a Grafana dashboard JSON object") from None
+        text = json.dumps(board, separators=(",", ":"), sort_keys=True)
+        if len(text.encode()) > CONFIGMAP_LIMIT_BYTES:
+            raise ValueError(f"{path}: {len(text.encode())} bytes is over the 1 MiB a ConfigMap holds; "
+                             "split the dashboard")
+        metadata: dict = {"name": _dns_name(f"bongsu-dashboard-{uid}"),
+                          "labels": {DASHBOARD_LABEL: "1", **PART_OF}}
+        if path.name in folders:
+            metadata["annotations"] = {FOLDER_ANNOTATION: folders[path.name]}
+        objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata,
+                        "data": {path.name: text}})
+    return objects
+
+
+def dashboard_folders(providers: Path) -> dict[str, str]:
+    """Dashboard file name -> Grafana folder title, from the file providers' `options.path`."""
+    folders = {}
+    for path in sorted(providers.glob("*.yaml")) if providers.is_dir() else []:
+        for provider in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("providers", []):
+            target = (provider.get("options") or {}).get("path", "")
+            if target.endswith(".json") and provider.get("folder"):
+                folders[Path(target).name] = provider["folder"]
+    return folders
+
+
+def _dns_name(text: str) -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return name[:253].rstrip("-")
+
+
+def header(source: str) -> str:
+    return f"# Generated by `bongsu build` from {source}. Do not edit.\n"
+
+
+def _write(path: Path, objects: list[dict], source: str) -> Path:
+    path.write_text(header(source) + yaml.safe_dump_all(objects, sort_keys=False))
+    return path
+
+
+def write(catalog: Catalog, options: BuildOptions) -> list[Path]:
+    folder = options.out / "kubernetes"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = Path(catalog.source).name
+    written = [
+        _write(folder / NOTIFIER_FILE, notifier_objects(catalog), source),
+        _write(folder / MONITORS_FILE, monitor_objects(catalog), source),
+    ]
+    grafana = options.out / "grafana"
+    dashboards = dashboard_objects(grafana / "dashboards", grafana / "provisioning" / "dashboards")
+    if dashboards:
+        written.append(_write(folder / DASHBOARDS_FILE, dashboards, source))
+    else:  # an empty file would be an empty kustomize resource; none stale from an earlier build either
+        (folder / DASHBOARDS_FILE).unlink(missing_ok=True)
+    resources = sorted(p.name for p in folder.glob("*.yaml") if p.name != KUSTOMIZATION_FILE)
+    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                     "resources": resources}
+    written.append(_write(folder / KUSTOMIZATION_FILE, [kustomization], source))
+    return written
