@@ -107,13 +107,16 @@ def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
         checked, problems = dashboard_problems(model)
         findings.append(Finding(f"dashboards: {path.stem}: {checked} queries parse and read existing metrics",
                                 not problems, "\n".join(problems)))
-    wanted = {uid: f"alert annotations of {s.name}" for s in catalog.services
-              for uid in (s.red_dashboard_uid, s.slo_dashboard_uid)}
-    for uid, model in models.items():
-        wanted.update({linked: f"a link on {uid}" for linked in _linked_uids(model)})
-    wanted.update({uid: f"the dashboard_url of alert {alert}"
-                   for uid, alert in _rule_annotation_uids(options.out / "prometheus" / "rules").items()})
-    missing = [f"{uid} (wanted by {who})" for uid, who in sorted(wanted.items()) if uid not in models]
+    wanted: dict[str, list[str]] = {}
+    for service in catalog.services:
+        for uid in (service.red_dashboard_uid, service.slo_dashboard_uid):
+            wanted.setdefault(uid, []).append(f"alert annotations of {service.name}")
+    for uid, model in sorted(models.items()):
+        for linked in sorted(_linked_uids(model)):
+            wanted.setdefault(linked, []).append(f"a link on {uid}")
+    for uid, alert in _rule_annotation_uids(options.out / "prometheus" / "rules").items():
+        wanted.setdefault(uid, []).append(f"the dashboard_url of alert {alert}")
+    missing = [f"{uid} (wanted by {', '.join(who)})" for uid, who in sorted(wanted.items()) if uid not in models]
     findings.append(Finding(f"dashboards: {len(wanted)} linked dashboard UIDs exist", not missing,
                             "missing dashboards: " + "; ".join(missing) if missing else ""))
     return findings
