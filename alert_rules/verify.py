@@ -1,0 +1,96 @@
+"""`bongsu check` for alerting: run the built files through the real promtool and amtool, and lint them.
+
+Every finding names the file or alert to fix. Missing binaries are a failed finding with the install
+command, never a skip.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from bongsu.binaries import MissingBinary, find
+from bongsu.build import BuildOptions, Finding
+from bongsu.catalog import Catalog
+
+from alert_rules import custom, runbooks
+from alert_rules.rules import alert_names
+
+REQUIRED_LABELS = ("severity",)
+REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
+TIMEOUT_S = 600
+
+
+def _run(argv: Sequence[str]) -> tuple[bool, str]:
+    result = subprocess.run(list(argv), capture_output=True, text=True, timeout=TIMEOUT_S)
+    return result.returncode == 0, (result.stdout + result.stderr).strip()
+
+
+def _tool(name: str, check: str) -> tuple[Path | None, list[Finding]]:
+    try:
+        return find(name), []
+    except MissingBinary as exc:
+        return None, [Finding(check, False, str(exc))]
+
+
+def promtool_findings(out: Path) -> list[Finding]:
+    rule_files = sorted(str(p) for p in (out / "prometheus" / "rules").glob("*.yaml"))
+    test_files = sorted(str(p) for p in (out / "prometheus" / "tests").glob("*.yaml"))
+    promtool, missing = _tool("promtool", "promtool check rules")
+    if promtool is None:
+        return missing
+    ok, detail = _run([str(promtool), "check", "rules", *rule_files])
+    findings = [Finding(f"promtool check rules ({len(rule_files)} files)", ok, "" if ok else detail)]
+    ok, detail = _run([str(promtool), "test", "rules", *test_files])
+    findings.append(Finding(f"promtool test rules ({len(test_files)} files)", ok,
+                            "" if ok else detail[-6000:]))
+    return findings
+
+
+def amtool_findings(out: Path) -> list[Finding]:
+    config = out / "alertmanager" / "alertmanager.yml"
+    amtool, missing = _tool("amtool", "amtool check-config")
+    if amtool is None:
+        return missing
+    ok, detail = _run([str(amtool), "check-config", str(config)])
+    findings = [Finding("amtool check-config", ok, "" if ok else detail)]
+    cases = yaml.safe_load((out / "alertmanager" / "route-tests.yaml").read_text())
+    for case in cases:
+        labels = [f"{key}={value}" for key, value in case["labels"].items()]
+        ok, detail = _run([str(amtool), "config", "routes", "test", f"--config.file={config}",
+                           f"--verify.receivers={case['receiver']}", *labels])
+        findings.append(Finding(f"amtool route: {case['why']} ({case['receiver']})", ok, "" if ok else detail))
+    return findings
+
+
+def rule_lint(out: Path) -> list[Finding]:
+    """Every alert, generated or hand-written, carries what routing and the on-call need."""
+    problems: list[str] = []
+    for path in sorted((out / "prometheus" / "rules").glob("*.yaml")):
+        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                if "alert" not in rule:
+                    continue
+                labels, annotations = rule.get("labels", {}), rule.get("annotations", {})
+                lacking = [f"label {k}" for k in REQUIRED_LABELS if k not in labels]
+                lacking += [f"annotation {k}" for k in REQUIRED_ANNOTATIONS if k not in annotations]
+                if labels.get("severity") not in (None, "page", "ticket"):
+                    lacking.append(f"severity page|ticket (has {labels['severity']!r})")
+                if lacking:
+                    problems.append(f"{path.name}: {rule['alert']} lacks {', '.join(lacking)}")
+    return [Finding("alert labels and annotations", not problems, "\n".join(problems))]
+
+
+def runbook_findings(catalog: Catalog) -> list[Finding]:
+    names = alert_names(catalog) + custom.load().alert_names()
+    where = runbooks.folder()
+    problems = runbooks.problems(names, where)
+    return [Finding(f"runbooks for {len(names)} alerts", not problems, "\n".join(problems))]
+
+
+def run_all(catalog: Catalog, options: BuildOptions) -> list[Finding]:
+    out = options.out
+    return [*promtool_findings(out), *amtool_findings(out), *rule_lint(out), *runbook_findings(catalog)]
