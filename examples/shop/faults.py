@@ -12,9 +12,8 @@ import random
 import time
 from dataclasses import asdict, dataclass
 
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from pydantic import BaseModel, Field
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 EXEMPT_PATHS = ("/fault", "/metrics", "/livez", "/readyz")
 
@@ -41,26 +40,22 @@ class Fault:
         return {"active": True, **asdict(self), "remaining_s": round(self.expires_at - time.time(), 1)}
 
 
-class FaultInjector(BaseHTTPMiddleware):
-    """Applies the active fault to every request except the fault API and the health endpoints."""
-
-    def __init__(self, app, fault: Fault) -> None:
-        super().__init__(app)
-        self.fault = fault
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        fault = self.fault
-        if fault.active and not request.url.path.startswith(EXEMPT_PATHS):
-            if fault.latency_ms:
-                await asyncio.sleep(fault.latency_ms / 1000)
-            if fault.error_rate and random.random() < fault.error_rate:
-                return Response('{"detail":"injected fault"}', status_code=500, media_type="application/json")
-        return await call_next(request)
-
-
 def install_faults(app: FastAPI) -> Fault:
-    """Add the fault middleware and the /fault routes to `app`; return the shared fault state."""
+    """Add the /fault routes to `app` and apply the active fault to its other routes.
+
+    The fault acts as an app-wide dependency, i.e. after routing, so the SDK still sees the route
+    template of a request that the fault breaks.
+    """
     fault = Fault()
+
+    async def apply_fault(request: Request) -> None:
+        if not fault.active or request.url.path.startswith(EXEMPT_PATHS):
+            return
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault.error_rate and random.random() < fault.error_rate:
+            raise HTTPException(status_code=500, detail="injected fault")
+
     token = os.environ.get("BONGSU_FAULT_TOKEN", "")
     router = APIRouter()
 
@@ -89,5 +84,5 @@ def install_faults(app: FastAPI) -> Fault:
         return fault.describe()
 
     app.include_router(router)
-    app.add_middleware(FaultInjector, fault=fault)
+    app.router.dependencies.append(Depends(apply_fault))
     return fault
