@@ -8,12 +8,14 @@ here instead of being dropped by the API server. They are not the full Kubernete
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 from jsonschema import Draft7Validator
 
 from bongsu.build import Finding
+from bongsu.catalog import KUBERNETES_NOTIFIER
 from bongsu.deploy.kubernetes import CONFIGMAP_LIMIT_BYTES, KUSTOMIZATION_FILE
 from bongsu.deploy.schemas import crd_problems, load_crds
 
@@ -172,11 +174,57 @@ def reference_problems(objects: list[dict]) -> list[str]:
                         problems.append(f"ServiceMonitor {monitor['metadata']['name']}: port "
                                         f"{endpoint.get('port')!r} is not a port of Service "
                                         f"{service['metadata']['name']}")
+    problems += _secret_problems(objects, names.get("Secret", set()))
+    problems += _url_problems(objects, services)
     for config in by_kind.get("ConfigMap", []):
         size = sum(len(v.encode()) for v in config.get("data", {}).values())
         if size > CONFIGMAP_LIMIT_BYTES:
             problems.append(f"ConfigMap {config['metadata']['name']}: {size} bytes of data, over 1 MiB")
     return problems
+
+
+# Secrets the user creates (docs/deploy.md); any other must be defined in the folder itself.
+DOCUMENTED_SECRETS = {KUBERNETES_NOTIFIER}
+_SECRET_KEYS = {"secretKeyRef", "credentials", "urlSecret"}
+_URL = re.compile(r"^https?://(?P<host>[a-z0-9-]+)(?::(?P<port>\d+))?(?:/|$)")
+
+
+def _secret_problems(objects: list[dict], defined: set[str]) -> list[str]:
+    """Every Secret an object refers to is the documented one (or defined here)."""
+    problems = []
+    for obj in objects:
+        for parent, value in _walk(obj):
+            if parent in _SECRET_KEYS and isinstance(value, dict) and "name" in value and "key" in value:
+                if value["name"] not in DOCUMENTED_SECRETS | defined:
+                    problems.append(f"{obj['kind']} {obj['metadata']['name']}: refers to Secret {value['name']!r}, "
+                                    f"which is neither defined here nor documented ({sorted(DOCUMENTED_SECRETS)})")
+    return problems
+
+
+def _url_problems(objects: list[dict], services: dict[str, dict]) -> list[str]:
+    """A URL naming one of these Services uses one of its ports."""
+    problems = []
+    for obj in objects:
+        for _, value in _walk(obj):
+            match = _URL.match(value) if isinstance(value, str) else None
+            if match and match.group("host") in services:
+                ports = {p["port"] for p in services[match.group("host")]["spec"]["ports"]}
+                port = int(match.group("port") or 80)
+                if port not in ports:
+                    problems.append(f"{obj['kind']} {obj['metadata']['name']}: {value} uses port {port}, but "
+                                    f"Service {match.group('host')} has {sorted(ports)}")
+    return problems
+
+
+def _walk(value: object, parent: str = ""):
+    """(key it sits under, value) for every value in a nested object."""
+    yield parent, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item, parent)
 
 
 def _selects(selector: dict, labels: dict) -> bool:
