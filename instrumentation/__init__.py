@@ -12,7 +12,7 @@ from instrumentation.experiments import Experiment
 from instrumentation.health import add_readiness_check, remove_readiness_check
 from instrumentation.lifecycle import init, shutdown
 from instrumentation.propagation import outgoing_headers
-from instrumentation.settings import ConfigError
+from instrumentation.errors import ConfigError
 from instrumentation.wsgi import instrument_wsgi
 
 __all__ = [

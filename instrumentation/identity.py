@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 
 from instrumentation.settings import Settings
@@ -21,28 +20,11 @@ def build(settings: Settings) -> Resource:
         "service.instance.id": settings.instance_id,
     }
     resource = Resource.create({k: v for k, v in explicit.items() if v})
+    # service.instance.id comes from the SDK's own detector (a UUID, renewed after a fork).
     defaults = {"service.version": "unknown", "deployment.environment": "development",
-                "service.instance.id": _new_instance_id()}
+                "service.instance.id": str(uuid.uuid4())}
     missing = {k: v for k, v in defaults.items() if not resource.attributes.get(k)}
     return resource.merge(Resource(missing)) if missing else resource
-
-
-def _new_instance_id() -> str:
-    return f"{uuid.uuid4()}"
-
-
-def renew_instance_id(resource: Resource, explicit: str | None) -> None:
-    """After a fork the child is a new instance: give it a new id, in place.
-
-    The resource object is shared by the tracer provider, every tracer made from it and the log sink,
-    so replacing its attributes is the one change that reaches them all. OTel resources are meant
-    to be immutable; this is the single, deliberate exception (a fork is a new process).
-    """
-    if explicit:
-        return
-    attributes = dict(resource.attributes)
-    attributes["service.instance.id"] = _new_instance_id()
-    resource._attributes = BoundedAttributes(attributes=attributes, immutable=True)  # noqa: SLF001 - see docstring
 
 
 def identity(resource: Resource) -> dict[str, str]:

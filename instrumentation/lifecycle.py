@@ -3,10 +3,11 @@ after a fork, and tear it down within a bounded time."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
@@ -35,15 +36,31 @@ class State:
     tracer: trace.Tracer
     red: RedMetrics
     shipper: FluentShipper | None
-    identity: dict[str, str]
-    handler_id: int
+    handler_id: int = -1
+    _identity: dict[str, str] = field(default_factory=dict)
+    _identity_pid: int = -1
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """service.* attributes of this process. A forked worker is a new instance: the OTel SDK renews
+        the provider's service.instance.id after a fork, and the first record in the child picks it up."""
+        if self._identity_pid != os.getpid():
+            if self.provider is not None:
+                self.resource = self.provider.resource
+            elif self._identity_pid != -1:
+                self.resource = identity_mod.build(self.settings)
+            self._identity = identity_mod.identity(self.resource)
+            self._identity_pid = os.getpid()
+            if _target_info is not None:
+                _target_info.info({k.replace(".", "_"): v for k, v in self._identity.items()})
+        return self._identity
 
 
 _state: State | None = None
 _red: RedMetrics | None = None  # prometheus-client metrics live for the process, across re-inits
 _target_info: Info | None = None
 _lock = threading.RLock()
-_fork_hook_installed = False
+_hooks_installed = False
 
 
 def current() -> State:
@@ -58,13 +75,12 @@ def is_initialised() -> bool:
 
 def init(service_name: str | None = None, **options: Any) -> State:
     """Set up metrics, traces and logs for this process; calling it again returns the same state."""
-    global _state, _red, _target_info, _fork_hook_installed
+    global _state, _red, _target_info, _hooks_installed
     with _lock:
         if _state is not None:
             return _state
         settings = settings_mod.load(service_name, **options)
         resource = identity_mod.build(settings)
-        ident = identity_mod.identity(resource)
 
         provider, processor = (tracing.build(settings, resource) if settings.traces_enabled else (None, None))
         if provider is not None:
@@ -81,24 +97,23 @@ def init(service_name: str | None = None, **options: Any) -> State:
                            _red.buckets)
         if _target_info is None and settings.multiprocess_dir is None:
             _target_info = Info("target", "The service identity shared by every signal (OTel resource).")
-        if _target_info is not None:
-            _target_info.info({k.replace(".", "_"): v for k, v in ident.items()})
 
         shipper = None
         if settings.fluent_address is not None:
             host, port = settings.fluent_address
             shipper = FluentShipper(host, port, settings.fluent_tag, settings.log_queue_size)
+        state = State(settings, resource, provider, processor, tracer, _red, shipper)
+        state.identity  # noqa: B018 - computes it now, and sets target_info
         redactor = Redactor(settings.redact_patterns) if settings.redact else None
-        state_box: list[State] = []
-        sink = logs.JsonSink(settings.log_stream, lambda: state_box[0].identity if state_box else ident, redactor,
+        sink = logs.JsonSink(settings.log_stream, lambda: state.identity, redactor,
                              shipper.ship if shipper is not None else None)
-        handler_id = logs.configure(sink, settings.log_level, settings.intercept_stdlib)
-
-        _state = State(settings, resource, provider, processor, tracer, _red, shipper, ident, handler_id)
-        state_box.append(_state)
-        if not _fork_hook_installed and hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
-            _fork_hook_installed = True
+        state.handler_id = logs.configure(sink, settings.log_level, settings.intercept_stdlib)
+        _state = state
+        if not _hooks_installed:
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_after_fork_in_child)
+            atexit.register(shutdown)  # flush at interpreter exit, bounded like any shutdown
+            _hooks_installed = True
         logger.debug("bongsu instrumentation initialised: traces to {}, logs to {}",
                      settings.otlp_endpoint or "nowhere (no OTEL_EXPORTER_OTLP_ENDPOINT)",
                      f"{settings.fluent_address[0]}:{settings.fluent_address[1]}" if settings.fluent_address
@@ -127,14 +142,11 @@ class _Delegating(trace.TracerProvider):
 
 
 def _after_fork_in_child() -> None:
+    """Worker threads do not survive a fork: restart the exporters' threads in the child."""
     state = _state
     if state is None:
         return
     try:
-        identity_mod.renew_instance_id(state.resource, state.settings.instance_id)
-        state.identity = identity_mod.identity(state.resource)
-        if _target_info is not None:
-            _target_info.info({k.replace(".", "_"): v for k, v in state.identity.items()})
         if state.processor is not None:
             state.processor.after_fork()
         if state.shipper is not None:

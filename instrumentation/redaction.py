@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from instrumentation.settings import ConfigError
+from instrumentation.errors import ConfigError
 
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 CARD = r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"

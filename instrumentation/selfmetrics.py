@@ -3,7 +3,22 @@ is counted here, so a backend outage or a cardinality explosion is visible inste
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter
+
+from instrumentation.errors import ConfigError
+
+
+def _check_multiprocess_dir() -> None:
+    """prometheus-client opens its files at the first metric; fail first with the variable's name."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    if path and not os.path.isdir(path):
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={path!r} is not a directory; create it (empty) before "
+                          "starting the workers, or unset it for single-process mode")
+
+
+_check_multiprocess_dir()
 
 DROPPED = Counter(
     "bongsu_sdk_dropped_total",

@@ -10,11 +10,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bongsu.catalog import DEFAULT_BUCKETS
+from instrumentation.errors import ConfigError
 from instrumentation.guard import DEFAULT_MAX_SERIES
-
-
-class ConfigError(ValueError):
-    """An init argument or environment variable has an invalid value; the message names it."""
 
 
 def _env_int(name: str, default: int, minimum: int = 0) -> int:

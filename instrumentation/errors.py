@@ -1,0 +1,5 @@
+"""The one exception the SDK raises: a configuration mistake, found at start-up, naming the setting."""
+
+
+class ConfigError(ValueError):
+    """An init argument or environment variable has an invalid value; the message names it."""
