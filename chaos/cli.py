@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
+import httpx
 import typer
+from chaoslib.exceptions import ActivityFailed
 from rich.console import Console
 
 from bongsu.catalog import Catalog, CatalogError, load_catalog
@@ -97,9 +99,12 @@ def _run_all(model: Catalog, chosen: list[dict], stack_file: Path, out: Path):
         results.append(result)
         journal = json.loads(result.journal_path.read_text())
         start, end = _window(journal)
-        path = write_postmortem(model, read_stack_file(stack_file), start, end,
-                                out / f"postmortem-{result.name}.md", journal)
-        console.print(f"{result.name}: [bold]{result.verdict}[/] {result.reason}  (post-mortem draft {path})",
+        try:
+            draft = str(write_postmortem(model, read_stack_file(stack_file), start, end,
+                                         out / f"postmortem-{result.name}.md", journal))
+        except (httpx.HTTPError, ActivityFailed) as exc:
+            draft = f"not written: cannot read the stack ({exc})"
+        console.print(f"{result.name}: [bold]{result.verdict}[/] {result.reason}  (post-mortem draft {draft})",
                       highlight=False)
     return results
 
@@ -168,12 +173,8 @@ def postmortem_command(
     model = _catalog(catalog)
     try:
         path = write_postmortem(model, read_stack_file(stack_file), window[0], window[1], out, data)
-    except Exception as exc:  # noqa: BLE001 - network and API failures become one line
-        import httpx
-        from chaoslib.exceptions import ActivityFailed
-        if isinstance(exc, (httpx.HTTPError, ActivityFailed)):
-            raise _fail(f"cannot read the stack: {exc}", 3) from None
-        raise
+    except (httpx.HTTPError, ActivityFailed) as exc:
+        raise _fail(f"cannot read the stack: {exc}", 3) from None
     console.print(f"[green]wrote[/] {path}")
 
 

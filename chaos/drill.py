@@ -82,10 +82,10 @@ def run_drill(experiment: dict, stack_file: Path, journal_dir: Path, console: Co
     console = console or Console(stderr=True)
     spec = drill_spec(experiment) or {}
     name = spec.get("name") or experiment.get("title", "drill")
-    ensure_experiment_is_valid(experiment)
     previous = os.environ.get(STACK_ENV)
     os.environ[STACK_ENV] = str(stack_file)
     try:
+        ensure_experiment_is_valid(experiment)
         journal = run_experiment(experiment, settings=json.loads(json.dumps(SETTINGS)),
                                  experiment_vars=({"bongsu_stack": str(stack_file)}, {}),
                                  event_handlers=[_Progress(console)])

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from bongsu.catalog import SLO, Catalog, Duration, Service, error_ratio_record  # noqa: E402
 from chaos import alertmanager, prometheus  # noqa: E402
+from chaos.experiments import page_tier  # noqa: E402
 from chaos.deliveries import delivered_at, deliveries  # noqa: E402
 from chaos.measure import drill_spec  # noqa: E402
 from chaos.stackfile import StackFile  # noqa: E402
@@ -104,8 +105,8 @@ def silence_events(stack: StackFile, start: float, end: float) -> list[Event]:
 def journal_events(journal: dict) -> list[Event]:
     events = []
     for run in journal.get("run", []) + journal.get("rollbacks", []):
-        if run.get("start"):
-            events.append(Event(_parse_time(run["start"]), "drill",
+        if run.get("end"):
+            events.append(Event(_parse_time(run["end"]), "drill",
                                 f"{run['activity']['name']}: {run.get('status')}"))
     return events
 
@@ -144,7 +145,8 @@ def burn_graph(stack: StackFile, service: Service, start: float, end: float, out
             for _, values in series:
                 ax.plot([datetime.fromtimestamp(t, timezone.utc) for t, _ in values], [v for _, v in values],
                         label=f"burn rate {window}")
-        ax.axhline(14.4, color="#d44a3a", linestyle="--", linewidth=1, label="page threshold (14.4x)")
+        factor = page_tier().factor(slo.window)
+        ax.axhline(factor, color="#d44a3a", linestyle="--", linewidth=1, label=f"page threshold ({factor:g}x)")
         for name, at in marks.items():
             ax.axvline(datetime.fromtimestamp(at, timezone.utc), color="#777777", linestyle=":", linewidth=1)
             ax.annotate(name, (datetime.fromtimestamp(at, timezone.utc), ax.get_ylim()[1] * 0.9), fontsize=8,
@@ -160,15 +162,18 @@ def burn_graph(stack: StackFile, service: Service, start: float, end: float, out
 
 
 def dashboard_graph(catalog: Catalog, stack: StackFile, service: Service, start: float, end: float,
-                    out: Path, scrape_s: float) -> Path | None:
-    """The service's SLO dashboard drawn by the dashboards part's renderer, when it is installed."""
+                    out: Path, scrape_s: float, outage: bool) -> Path | None:
+    """The service's SLO dashboard (its RED dashboard for an outage) drawn by the dashboards part's
+    renderer, when that part is installed."""
     try:
         from dashboards.boards import to_json
+        from dashboards.red import red_board
         from dashboards.render import render_panels
         from dashboards.slo import slo_board
     except ImportError:
         return None
-    render_panels(to_json(slo_board(catalog, service)), stack.prometheus, out,
+    board = red_board(catalog, service) if outage else slo_board(catalog, service)
+    render_panels(to_json(board), stack.prometheus, out,
                   start=datetime.fromtimestamp(start, timezone.utc), end=datetime.fromtimestamp(end, timezone.utc),
                   scrape_interval_s=scrape_s)
     return out
@@ -220,14 +225,16 @@ def write_postmortem(catalog: Catalog, stack: StackFile, start: float, end: floa
         if measured.get("extra_alerts"):
             lines.append(f"\nAlso fired (not expected by the drill): {', '.join(measured['extra_alerts'])}.")
     lines += ["", "## Graphs", ""]
+    scrape_s = Duration.parse(prometheus.config(stack.prometheus).get("global", {}).get("scrape_interval", "1m")).seconds
     marks = {k: v for k, v in (measured.get("moments") or {}).items() if k in ("injected", "cleared")}
     for service in services:
         png = burn_graph(stack, service, start, end, stem.parent / f"{stem.name}-{service.name}-burn.png", marks)
         lines.append(f"![{service.name} burn rates]({png.name})")
+        outage = bool(spec) and spec.get("kind") == "outage"
         board = dashboard_graph(catalog, stack, service, start, end,
-                                stem.parent / f"{stem.name}-{service.name}-slo-dashboard.png", 5.0)
+                                stem.parent / f"{stem.name}-{service.name}-dashboard.png", scrape_s, outage)
         if board:
-            lines.append(f"![{service.name} SLO dashboard]({board.name})")
+            lines.append(f"![{service.name} {'RED' if outage else 'SLO'} dashboard]({board.name})")
     lines += ["", "## Links", ""]
     for name in fired or ([spec["alertname"]] if spec else []):
         lines.append(f"- Runbook {name}: {catalog.links.runbook_url(name)}")
