@@ -17,7 +17,7 @@ from jsonschema import Draft7Validator
 from bongsu.build import Finding
 from bongsu.catalog import KUBERNETES_NOTIFIER
 from bongsu.deploy.kubernetes import CONFIGMAP_LIMIT_BYTES, KUSTOMIZATION_FILE
-from bongsu.deploy.schemas import crd_problems, load_crds
+from bongsu.deploy.schemas import crd_problems, json_path, load_crds
 
 _NAME = {"type": "string", "maxLength": 253,
          "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"}
@@ -109,7 +109,7 @@ def object_problems(obj: dict, schemas: Path) -> list[str]:
     if crd:
         return crd_problems(obj, crd)
     if key in CORE_SCHEMAS:
-        return [f"{_where(error.absolute_path)}: {error.message}"
+        return [f"{json_path(error.absolute_path) or '(object)'}: {error.message}"
                 for error in Draft7Validator(CORE_SCHEMAS[key]).iter_errors(obj)]
     return [f"{obj['apiVersion']} {obj['kind']} is neither a served prometheus-operator CRD version nor a "
             "core kind Bongsu writes"]
@@ -229,13 +229,6 @@ def _walk(value: object, parent: str = ""):
 
 def _selects(selector: dict, labels: dict) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
-
-
-def _where(parts: object) -> str:
-    text = ""
-    for part in parts:  # type: ignore[attr-defined]
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(object)"
 
 
 def check_folder(folder: Path, schemas: Path) -> list[Finding]:

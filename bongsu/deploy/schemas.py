@@ -64,7 +64,7 @@ def load_crds(folder: Path) -> dict[tuple[str, str], CrdVersion]:
 
 def crd_problems(obj: dict, crd: CrdVersion) -> list[str]:
     """Schema violations, plus fields the API server would silently prune (like kubectl's strict mode)."""
-    problems = [f"{_path(error.absolute_path)}: {error.message}"
+    problems = [f"{json_path(error.absolute_path)}: {error.message}"
                 for error in Draft7Validator(crd.schema).iter_errors(obj)]
     problems += [f"{where}: unknown field (the API server would drop it)"
                  for where in _unknown_fields(obj, crd.schema, "")]
@@ -97,11 +97,12 @@ def _unknown_fields(value: object, schema: dict, where: str) -> list[str]:
 def compose_problems(document: dict, folder: Path) -> list[str]:
     """The compose file's violations of the Compose Specification's JSON schema (draft-07)."""
     schema = json.loads((folder / "compose-spec.json").read_text(encoding="utf-8"))
-    return [f"{_path(error.absolute_path) or '(top level)'}: {error.message}"
+    return [f"{json_path(error.absolute_path) or '(top level)'}: {error.message}"
             for error in sorted(Draft7Validator(schema).iter_errors(document), key=lambda e: str(list(e.path)))]
 
 
-def _path(parts: object) -> str:
+def json_path(parts: object) -> str:
+    """`spec.endpoints[0].port` from a jsonschema error path, so a problem says where it is."""
     text = ""
     for part in parts:  # type: ignore[attr-defined]
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
