@@ -93,13 +93,16 @@ def notifier_objects(catalog: Catalog) -> list[dict]:
             secret("SLACK_SIGNING_SECRET", optional=True),
             {"name": "ALERTMANAGER_URL", "value": OPERATOR_ALERTMANAGER_URL},
             {"name": "PROMETHEUS_URL", "value": OPERATOR_PROMETHEUS_URL},
+            {"name": "MPLCONFIGDIR", "value": "/tmp/matplotlib"},
         ],
         "readinessProbe": probe,
         "livenessProbe": {**probe, "httpGet": {"path": "/livez", "port": "http"}, "failureThreshold": 6},
         "resources": {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
         "volumeMounts": [{"name": "state", "mountPath": "/data"},
-                         {"name": "catalog", "mountPath": "/etc/bongsu", "readOnly": True}],
+                         {"name": "catalog", "mountPath": "/etc/bongsu", "readOnly": True},
+                         # The root filesystem is read-only; matplotlib (thread graphs) caches here.
+                         {"name": "tmp", "mountPath": "/tmp"}],
     }
     return [
         {"apiVersion": "v1", "kind": "ConfigMap",
@@ -123,6 +126,7 @@ def notifier_objects(catalog: Catalog) -> list[dict]:
                      "volumes": [
                          {"name": "state", "persistentVolumeClaim": {"claimName": STATE_CLAIM}},
                          {"name": "catalog", "configMap": {"name": CATALOG_CONFIGMAP}},
+                         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
                      ],
                  },
              },

@@ -60,7 +60,8 @@ _CONTAINER = _object(
                                                     mountPath={"type": "string", "pattern": "^/"},
                                                     readOnly={"type": "boolean"})})
 _VOLUME = _object(["name"], name=_DNS_LABEL, persistentVolumeClaim=_object(["claimName"], claimName=_NAME),
-                  configMap=_object(["name"], name=_NAME), secret=_object(["secretName"], secretName=_NAME))
+                  configMap=_object(["name"], name=_NAME), secret=_object(["secretName"], secretName=_NAME),
+                  emptyDir=_object([], sizeLimit=_QUANTITIES["additionalProperties"], medium={"enum": ["", "Memory"]}))
 _POD = _object(["containers"], containers={"type": "array", "minItems": 1, "items": _CONTAINER},
                volumes={"type": "array", "items": _VOLUME},
                securityContext=_object([], runAsNonRoot={"type": "boolean"}, runAsUser={"type": "integer"},
