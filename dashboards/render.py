@@ -77,8 +77,10 @@ def _draw_panel(ax: plt.Axes, data: PanelData, start: datetime, end: datetime) -
     by_name: dict[str, Series] = {}
     colors: dict[str, str] = {}
     for series in data.series:
+        sparse = sum(not math.isnan(v) for v in series.values) < 20  # Grafana's showPoints "auto"
         line, = ax.plot(series.times, series.values, linewidth=1.4 if series.name not in dashed else 0.9,
-                        linestyle="--" if series.name in dashed else "-", label=series.name or series.ref_id)
+                        linestyle="--" if series.name in dashed else "-", label=series.name or series.ref_id,
+                        marker="." if sparse else None, markersize=3)
         by_name[series.name] = series
         colors[series.name] = line.get_color()
     for upper, lower in fills.items():

@@ -56,9 +56,10 @@ def self_health_board(catalog: Catalog) -> Board:
                       "[$__rate_interval]))", "failed: {{error}}")],
                 "ops", minimum=0, incident_only=True, thresholds=[("green", None), ("red", 0.0001)],
                 description="Retries are normal under Slack rate limits; failures mean a lost notification."),
-            timeseries("Notifier and service memory", [Query(
-                f'process_resident_memory_bytes{{job=~"notifier|{services}"}}', "{{job}} {{instance}}")],
-                "bytes", minimum=0),
+            timeseries("Instrumented services' memory", [Query(
+                f'process_resident_memory_bytes{{job=~"{services}"}}', "{{job}} {{instance}}")],
+                "bytes", minimum=0, description="Resident memory of every process running the SDK: a "
+                                                "leaking exporter queue shows here first."),
         ]),
     ]
     dash = dashboard(
