@@ -125,10 +125,9 @@ def grid(rows: Sequence[tuple[str | None, Sequence[TimeSeries]]], height: int = 
             y += 1
         if not panels:
             continue
-        width = GRID_COLUMNS // len(panels)
-        for index, panel in enumerate(panels):
-            x = index * width
-            w = GRID_COLUMNS - x if index == len(panels) - 1 else width
+        for index, panel in enumerate(panels):  # equal widths, the remainder spread over the row
+            x = GRID_COLUMNS * index // len(panels)
+            w = GRID_COLUMNS * (index + 1) // len(panels) - x
             placed.append(attr.evolve(panel, gridPos=GridPos(h=height, w=w, x=x, y=y)))
         y += height
     return placed
@@ -146,7 +145,7 @@ def alerts_annotation(alertnames: Sequence[str]) -> dict:
         "name": "Firing alerts", "enable": True, "datasource": DATASOURCE, "iconColor": "red",
         "expr": f'ALERTS{{alertstate="firing",alertname=~"{"|".join(sorted(alertnames))}"}}',
         "step": "30s", "titleFormat": "{{alertname}}", "tagKeys": "severity,service,slo",
-        "useValueForTime": False, "type": "tags",
+        "useValueForTime": False,
     }
 
 
