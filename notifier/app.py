@@ -1,0 +1,175 @@
+"""The HTTP face of the notifier: a Starlette app wiring the outbox, the delivery loop and Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qs
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bongsu.catalog import Catalog
+from notifier.delivery import Deliverer
+from notifier.graph import GraphPoster
+from notifier.interactions import handle_actions, run_in
+from notifier.logs import log
+from notifier.metrics import Metrics
+from notifier.payload import PayloadError, parse_notification
+from notifier.settings import MAX_INTERACTION_BYTES, Settings
+from notifier.signature import rejection
+from notifier.sinks import Sink, SlackSink, TerminalSink
+from notifier.store import Store
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, or BodyTooLarge as soon as it passes `limit` (never read whole into memory)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def bearer_ok(header: str | None, token: SecretStr | None) -> bool:
+    if token is None or not header or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[7:].strip().encode(), token.get_secret_value().encode())
+
+
+def default_sink(settings: Settings) -> Sink:
+    if settings.offline:
+        return TerminalSink(settings.journal)
+    return SlackSink(settings.slack_token.get_secret_value(), settings.slack_api_url, settings.slack_timeout)
+
+
+def create_app(settings: Settings, catalog: Catalog, store: Store | None = None, sink: Sink | None = None) -> Starlette:
+    store = store or Store(settings.state)
+    sink = sink or default_sink(settings)
+    metrics = Metrics()
+    store_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+    run = run_in(store_executor)
+    graphs = GraphPoster(settings.prometheus_url) if settings.prometheus_url and not settings.offline else None
+    deliverer = Deliverer(store, sink, catalog, settings, metrics, store_executor, graphs)
+
+    async def alertmanager(request: Request) -> Response:
+        if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
+            metrics.received.labels("unauthorized").inc()
+            log.warning("webhook rejected: missing or wrong bearer token", client=_client(request))
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        try:
+            body = await read_body(request, settings.max_webhook_bytes)
+        except BodyTooLarge:
+            metrics.received.labels("too_large").inc()
+            log.warning("webhook rejected: body too large", limit=settings.max_webhook_bytes)
+            return JSONResponse({"error": f"body larger than {settings.max_webhook_bytes} bytes"}, 413)
+        except ClientDisconnect:
+            metrics.received.labels("disconnected").inc()
+            return Response(status_code=400)
+        try:
+            notification = parse_notification(body)
+        except PayloadError as exc:
+            metrics.received.labels("malformed").inc()
+            log.warning("webhook rejected: malformed", detail=str(exc)[:500])
+            return JSONResponse({"error": str(exc)}, 400)
+        try:
+            accepted = await run(store.accept, notification, time.time())
+        except Exception as exc:  # noqa: BLE001 - any storage failure: say 5xx so Alertmanager retries
+            metrics.received.labels("store_error").inc()
+            log.error("webhook not recorded; answering 503 so Alertmanager retries", error=type(exc).__name__,
+                      detail=str(exc)[:200])
+            return JSONResponse({"error": "could not record the notification; retry"}, 503)
+        outcome = "accepted" if accepted is not None else "duplicate"
+        metrics.received.labels(outcome).inc()
+        if accepted is not None:
+            deliverer.wake()
+        log.info("webhook " + outcome, group_key=notification.group_key, status=notification.status,
+                 alerts=len(notification.alerts))
+        return JSONResponse({"status": outcome})
+
+    async def interactions(request: Request) -> Response:
+        try:
+            body = await read_body(request, MAX_INTERACTION_BYTES)
+        except BodyTooLarge:
+            return JSONResponse({"error": "body too large"}, 413)
+        reason = rejection(settings.signing_secret.get_secret_value() if settings.signing_secret else None,
+                           request.headers.get("x-slack-request-timestamp"),
+                           request.headers.get("x-slack-signature"), body)
+        if reason:
+            log.warning("Slack interaction rejected", reason=reason, client=_client(request))
+            return JSONResponse({"error": "invalid signature"}, 401)
+        try:
+            payload = json.loads(parse_qs(body.decode())["payload"][0])
+            if not isinstance(payload, dict):
+                raise ValueError("payload is not an object")
+        except (KeyError, IndexError, ValueError, UnicodeDecodeError) as exc:
+            log.warning("Slack interaction malformed", detail=str(exc)[:200])
+            return JSONResponse({"error": "expected a form field `payload` holding a JSON object"}, 400)
+        await handle_actions(payload, store, settings, run, deliverer.wake)
+        return Response(status_code=200)
+
+    async def deliveries(request: Request) -> Response:
+        if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(await run(store.deliveries))
+
+    async def metrics_endpoint(request: Request) -> Response:
+        metrics.queue_depth.set(await run(store.queue_depth))
+        return Response(metrics.exposition(), media_type=metrics.content_type)
+
+    async def livez(request: Request) -> Response:
+        return JSONResponse({"status": "pass"})
+
+    async def readyz(request: Request) -> Response:
+        checks = {"outbox": await run(store.writable), "delivery_loop": deliverer.running}
+        ok = all(checks.values())
+        return JSONResponse({"status": "pass" if ok else "fail", "checks": checks}, 200 if ok else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        task = asyncio.create_task(deliverer.run())
+        mode = "offline (terminal + notifications.jsonl)" if settings.offline else "Slack"
+        log.info("notifier started", mode=mode, state=str(settings.state))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            store_executor.shutdown(wait=True)
+            store.close()
+
+    app = Starlette(routes=[
+        Route("/alertmanager", alertmanager, methods=["POST"]),
+        Route("/slack/interactions", interactions, methods=["POST"]),
+        Route("/api/deliveries", deliveries, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ], lifespan=lifespan)
+    app.state.deliverer = deliverer
+    app.state.store = store
+    app.state.metrics = metrics
+    return app
+
+
+def _client(request: Request) -> str:
+    return f"{request.client.host}:{request.client.port}" if request.client else "?"

@@ -1,0 +1,34 @@
+"""The first lines of `runbooks/<alertname>.md`, so the on-call sees what to do without a click."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_:.-]{1,200}$")
+
+
+def runbook_excerpt(folder: Path, alertname: str, max_lines: int = 3, max_chars: int = 500) -> str | None:
+    """The first prose lines of the alert's runbook; None when there is none (yet) or it is unreadable."""
+    if not _SAFE_NAME.match(alertname) or alertname.startswith("."):
+        return None  # label values come from outside: never let one walk out of the folder
+    try:
+        text = (folder / f"{alertname}.md").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    lines: list[str] = []
+    in_front_matter = text.startswith("---")
+    for index, raw in enumerate(text.splitlines()):
+        line = raw.strip()
+        if in_front_matter:
+            in_front_matter = not (index > 0 and line == "---")
+            continue
+        if not line or line.startswith(("#", "<!--", "```")) or set(line) <= set("-=*_ "):
+            continue
+        lines.append(line)
+        if len(lines) == max_lines:
+            break
+    excerpt = "\n".join(lines)
+    if len(excerpt) > max_chars:
+        excerpt = excerpt[: max_chars - 1].rstrip() + "…"
+    return excerpt or None
