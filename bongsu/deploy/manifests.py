@@ -17,7 +17,7 @@ from jsonschema import Draft7Validator
 from bongsu.build import Finding
 from bongsu.catalog import KUBERNETES_NOTIFIER
 from bongsu.deploy.kubernetes import CONFIGMAP_LIMIT_BYTES, KUSTOMIZATION_FILE
-from bongsu.deploy.schemas import crd_problems, json_path, load_crds
+from bongsu.deploy.schemas import KubernetesLoader, crd_problems, json_path, load_crds
 
 _NAME = {"type": "string", "maxLength": 253,
          "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"}
@@ -97,7 +97,8 @@ CORE_SCHEMAS: dict[tuple[str, str], dict] = {
 
 def load_folder(folder: Path) -> dict[str, list[dict]]:
     """file name -> its objects, for every manifest in the folder (not the kustomization)."""
-    return {path.name: [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
+    return {path.name: [doc for doc in yaml.load_all(path.read_text(encoding="utf-8"), KubernetesLoader)
+                        if doc is not None]
             for path in sorted(folder.glob("*.yaml")) if path.name != KUSTOMIZATION_FILE}
 
 

@@ -23,11 +23,11 @@ class SchemasMissing(RuntimeError):
     """The schema folder is absent; the message says where it was looked for and how to point at it."""
 
 
-class _CrdLoader(yaml.SafeLoader):
-    """YAML 1.1 reads a bare `=` (a matcher type in the AlertmanagerConfig CRD) as a `value` tag."""
+class KubernetesLoader(yaml.SafeLoader):
+    """YAML 1.1 reads a bare `=` (an AlertmanagerConfig matchType, as kustomize prints it) as a `value` tag."""
 
 
-_CrdLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
+KubernetesLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
 
 
 def schemas_dir() -> Path:
@@ -53,7 +53,7 @@ def load_crds(folder: Path) -> dict[tuple[str, str], CrdVersion]:
     """(apiVersion, kind) -> the served version's openAPIV3Schema, for every CRD in the folder."""
     found: dict[tuple[str, str], CrdVersion] = {}
     for path in sorted((folder / "prometheus-operator").glob("*.yaml")):
-        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=_CrdLoader)
+        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=KubernetesLoader)
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for entry in crd["spec"]["versions"]:
             if entry.get("served"):

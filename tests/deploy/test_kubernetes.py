@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from bongsu.catalog import (
 )
 from bongsu.deploy import check, kubernetes
 from bongsu.deploy.manifests import CORE_SCHEMAS, check_folder, load_folder, object_problems, reference_problems
-from bongsu.deploy.schemas import load_crds
+from bongsu.deploy.schemas import KubernetesLoader, load_crds
 
 from tests.deploy.conftest import WEBHOOK_TOKEN
 
@@ -173,3 +175,16 @@ def test_no_dashboards_means_no_dashboard_file(catalog, tmp_path, schemas):
     written = kubernetes.write(catalog, BuildOptions(out=tmp_path))
     assert kubernetes.DASHBOARDS_FILE not in {p.name for p in written}
     assert all(f.ok for f in check_folder(tmp_path / "kubernetes", schemas))
+
+
+def test_kustomize_renders_the_folder_offline(folder, objects):
+    """`kubectl apply -k` starts with this rendering; kustomize runs without a cluster."""
+    kustomize = ([shutil.which("kubectl"), "kustomize"] if shutil.which("kubectl")
+                 else [shutil.which("kustomize"), "build"] if shutil.which("kustomize") else None)
+    if kustomize is None:
+        pytest.fail("neither kubectl nor kustomize is installed: `sudo apt-get install -y kubectl` "
+                    "(or put a kustomize binary on PATH)", pytrace=False)
+    result = subprocess.run([*kustomize, str(folder)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rendered = {(o["kind"], o["metadata"]["name"]) for o in yaml.load_all(result.stdout, KubernetesLoader) if o}
+    assert rendered == {(o["kind"], o["metadata"]["name"]) for o in objects}
