@@ -14,13 +14,13 @@ from typing import Any
 from loguru import logger
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, StatusCode
 
 from instrumentation import exposition, health, lifecycle
 from instrumentation.propagation import extract_asgi
 from instrumentation.red import method_label
 from instrumentation.routes import asgi_route
 from instrumentation.selfmetrics import dropped
+from instrumentation.serverspan import RequestSpan
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -69,9 +69,8 @@ class BongsuASGIMiddleware:
             method = method_label(scope["method"])
             root_path = scope.get("root_path", "")
             parent = extract_asgi(scope["headers"])
-            span = state.tracer.start_span(method, context=parent, kind=SpanKind.SERVER,
-                                           attributes=_span_attributes(scope, method))
-            token = otel_context.attach(trace.set_span_in_context(span, parent))
+            span = state.spans.start(parent, method, _span_attributes(scope, method))
+            token = otel_context.attach(trace.set_span_in_context(span.span, parent))
             state.red.started(method)
         except Exception:  # noqa: BLE001
             dropped("traces", "sdk_error")
@@ -117,23 +116,20 @@ def _span_attributes(scope: Scope, method: str) -> dict[str, Any]:
     return attributes
 
 
-def _finish(state: Any, scope: Scope, span: Any, method: str, root_path: str, status: int,
+def _finish(state: Any, scope: Scope, span: RequestSpan, method: str, root_path: str, status: int,
             error: BaseException | None, started: float) -> None:
     route = asgi_route(scope, root_path)
-    span.set_attribute("http.route", route)
-    span.set_attribute("http.response.status_code", status)
-    span.update_name(f"{method} {route}")
+    attributes = span.attributes
+    attributes["http.route"] = route
+    attributes["http.response.status_code"] = status
+    span.name = f"{method} {route}"
     if error is not None:
         span.record_exception(error)
-        span.set_attribute("error.type", type(error).__qualname__)
-        span.set_status(StatusCode.ERROR)
     elif status >= 500:
-        span.set_attribute("error.type", str(status))
-        span.set_status(StatusCode.ERROR)
-    span_context = span.get_span_context()
+        span.set_error(str(status))
     span.end()
     state.red.finished(method, route, status, time.perf_counter() - started,
-                       format(span_context.trace_id, "032x") if span_context.trace_flags.sampled else None)
+                       format(span.context.trace_id, "032x") if span.sampled else None)
 
 
 async def _metrics(state: Any, scope: Scope, send: Send) -> None:

@@ -21,6 +21,7 @@ from instrumentation import logs, propagation, settings as settings_mod, tracing
 from instrumentation.fluent import FluentShipper
 from instrumentation.redaction import Redactor
 from instrumentation.red import RedMetrics
+from instrumentation.serverspan import ServerSpans
 from instrumentation.settings import Settings
 from instrumentation.spanqueue import BoundedSpanProcessor
 
@@ -36,6 +37,7 @@ class State:
     tracer: trace.Tracer
     red: RedMetrics
     shipper: FluentShipper | None
+    spans: ServerSpans
     handler_id: int = -1
     _identity: dict[str, str] = field(default_factory=dict)
     _identity_pid: int = -1
@@ -102,7 +104,8 @@ def init(service_name: str | None = None, **options: Any) -> State:
         if settings.fluent_address is not None:
             host, port = settings.fluent_address
             shipper = FluentShipper(host, port, settings.fluent_tag, settings.log_queue_size)
-        state = State(settings, resource, provider, processor, tracer, _red, shipper)
+        state = State(settings, resource, provider, processor, tracer, _red, shipper,
+                      ServerSpans(provider, processor, TRACER_NAME))
         state.identity  # noqa: B018 - computes it now, and sets target_info
         redactor = Redactor(settings.redact_patterns) if settings.redact else None
         sink = logs.JsonSink(settings.log_stream, lambda: state.identity, redactor,

@@ -10,8 +10,8 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
-from datetime import timezone
 from typing import Any, TextIO
 
 from loguru import logger
@@ -33,6 +33,16 @@ class JsonSink:
         self.redactor = redactor
         self.ship = ship
         self._lock = threading.Lock()
+        self._second = -1
+        self._second_text = ""
+
+    def _timestamp(self, stamp: float) -> str:
+        """RFC 3339 UTC with microseconds; the date-time part is formatted once per second."""
+        second = int(stamp)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int((stamp - second) * 1e6):06d}Z"
 
     def __call__(self, message: Any) -> None:
         try:
@@ -54,7 +64,7 @@ class JsonSink:
         redact = self.redactor
         text = record["message"]
         entry: dict[str, Any] = {
-            "time": record["time"].astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "time": self._timestamp(record["time"].timestamp()),
             "level": record["level"].name,
             "message": redact(text) if redact else text,
             "logger": record["extra"].get("logger_name") or record["name"],

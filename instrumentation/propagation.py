@@ -17,7 +17,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from instrumentation.selfmetrics import dropped
-from instrumentation.spanqueue import EXPORTING
+from instrumentation.spanqueue import SUPPRESS_KEY
 
 _INBOUND = frozenset({b"traceparent", b"tracestate", b"baggage"})
 _TRACER_NAME = "bongsu.instrumentation"
@@ -70,7 +70,7 @@ def _end_client_span(span: Any, status: int | None, error: BaseException | None)
 def _traced_send(original: Any, method_of: Any, url_of: Any, headers_of: Any, status_of: Any) -> Any:
     @functools.wraps(original)
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-        if EXPORTING.get():
+        if otel_context.get_value(SUPPRESS_KEY):
             return original(self, request, *args, **kwargs)
         try:
             span = _start_client_span(method_of(request), url_of(request))
@@ -97,7 +97,7 @@ def _traced_send(original: Any, method_of: Any, url_of: Any, headers_of: Any, st
 def _traced_send_async(original: Any, method_of: Any, url_of: Any, headers_of: Any, status_of: Any) -> Any:
     @functools.wraps(original)
     async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-        if EXPORTING.get():
+        if otel_context.get_value(SUPPRESS_KEY):
             return await original(self, request, *args, **kwargs)
         try:
             span = _start_client_span(method_of(request), url_of(request))

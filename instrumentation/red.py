@@ -12,6 +12,9 @@ from instrumentation.guard import LabelGuard
 
 DURATION = "http_server_request_duration_seconds"
 ACTIVE = "http_server_active_requests"
+# The OpenTelemetry HTTP semantic conventions' advised buckets (seconds); equal to
+# bongsu.catalog.DEFAULT_BUCKETS (a test checks), kept here so services need not import the catalog.
+ADVISED_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 UNMATCHED = "unmatched"  # the http_route of every request no route template matched
 OTHER_METHOD = "_OTHER"  # semconv: methods outside the known set
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"})

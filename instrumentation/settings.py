@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bongsu.catalog import DEFAULT_BUCKETS
 from instrumentation.errors import ConfigError
 from instrumentation.guard import DEFAULT_MAX_SERIES
+from instrumentation.red import ADVISED_BUCKETS
 
 
 def _env_int(name: str, default: int, minimum: int = 0) -> int:
@@ -79,7 +79,7 @@ def load(
 ) -> Settings:
     """Arguments win over environment variables, which win over defaults."""
     env = os.environ
-    buckets = tuple(sorted(set(DEFAULT_BUCKETS) | {float(b) for b in extra_buckets}))
+    buckets = tuple(sorted(set(ADVISED_BUCKETS) | {float(b) for b in extra_buckets}))
     if any(b <= 0 for b in buckets):
         raise ConfigError(f"extra_buckets must be positive seconds, got {list(extra_buckets)}")
     endpoint = otlp_endpoint or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")

@@ -10,20 +10,17 @@ shutdown by a deadline however the exporter behaves.
 from __future__ import annotations
 
 import collections
-import contextvars
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 
-from opentelemetry.context import Context
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as SUPPRESS_KEY  # the OTel "do not trace"
+from opentelemetry.context import Context, attach, set_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from instrumentation.selfmetrics import dropped
-
-# Set in the exporter thread so that the HTTP client hooks do not trace the exporter's own requests.
-EXPORTING: contextvars.ContextVar[bool] = contextvars.ContextVar("bongsu_exporting", default=False)
 
 
 class BoundedSpanProcessor(SpanProcessor):
@@ -70,7 +67,8 @@ class BoundedSpanProcessor(SpanProcessor):
             self._wake.set()
 
     def _run(self) -> None:
-        EXPORTING.set(True)
+        # Set for this thread so the HTTP client hooks skip the exporter's own requests.
+        attach(set_value(SUPPRESS_KEY, True))
         while not self._shutdown:
             self._wake.wait(self.schedule_delay_s)
             self._wake.clear()

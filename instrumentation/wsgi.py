@@ -9,7 +9,6 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, StatusCode
 
 from instrumentation import exposition, health, lifecycle
 from instrumentation.propagation import extract_wsgi
@@ -56,8 +55,8 @@ class BongsuWSGIMiddleware:
                                           "server.address": environ.get("SERVER_NAME", "")}
             if environ.get("REMOTE_ADDR"):
                 attributes["client.address"] = environ["REMOTE_ADDR"]
-            span = state.tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
-            token = otel_context.attach(trace.set_span_in_context(span, parent))
+            span = state.spans.start(parent, method, attributes)
+            token = otel_context.attach(trace.set_span_in_context(span.span, parent))
             state.red.started(method)
         except Exception:  # noqa: BLE001
             dropped("traces", "sdk_error")
@@ -96,20 +95,16 @@ class _Finisher:
         try:
             route = environ.get(ROUTE_KEY) or (flask_route(url_map, environ) if url_map is not None else UNMATCHED)
             code = status[0] or 500
-            span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", code)
-            span.update_name(f"{method} {route}")
+            span.attributes["http.route"] = route
+            span.attributes["http.response.status_code"] = code
+            span.name = f"{method} {route}"
             if error is not None:
                 span.record_exception(error)
-                span.set_attribute("error.type", type(error).__qualname__)
-                span.set_status(StatusCode.ERROR)
             elif code >= 500:
-                span.set_attribute("error.type", str(code))
-                span.set_status(StatusCode.ERROR)
-            context = span.get_span_context()
+                span.set_error(str(code))
             span.end()
             state.red.finished(method, route, code, time.perf_counter() - started,
-                               format(context.trace_id, "032x") if context.trace_flags.sampled else None)
+                               format(span.context.trace_id, "032x") if span.sampled else None)
         except Exception:  # noqa: BLE001
             dropped("metrics", "sdk_error")
 

@@ -52,6 +52,12 @@ def test_health_and_metrics_paths_are_not_measured_and_active_gauge_returns_to_z
     assert sample("http_server_active_requests", http_request_method="GET") == 0
 
 
+def test_sdk_buckets_match_the_catalog():
+    from instrumentation.red import ADVISED_BUCKETS
+
+    assert ADVISED_BUCKETS == DEFAULT_BUCKETS
+
+
 def test_buckets_are_the_advised_ones_plus_extras():
     # The histogram lives for the process, so check a fresh one.
     out = run_python("""
