@@ -97,8 +97,8 @@ def run_incident(stack: Stack, console: Console, fire_timeout: float = 240,
     delivered = step("waiting for the notifier to deliver the page",
                      lambda: observe.delivery_for(notifier, stack.webhook_token, alertname, "firing"), 120)
     timeline.mark("notified")
-    console.print(Panel(_render(delivered), title=f"what the on-call gets in {delivered.get('channel')}",
-                        border_style="red"))
+    console.print(Panel(_render(stack, delivered, first=True),
+                        title=f"what the on-call gets in {delivered.get('channel')}", border_style="red"))
 
     clear_fault(stack, service.name)
     timeline.mark("cleared")
@@ -109,15 +109,26 @@ def run_incident(stack: Stack, console: Console, fire_timeout: float = 240,
     resolved = step("waiting for the notifier to deliver the resolution",
                     lambda: observe.delivery_for(notifier, stack.webhook_token, alertname, "resolved"), 180)
     timeline.mark("resolution_notified")
-    console.print(Panel(_render(resolved), title="resolution", border_style="green"))
+    console.print(Panel(_render(stack, resolved, first=False), title="the same message, resolved",
+                        border_style="green"))
     return timeline
 
 
-def _render(delivery: dict) -> str:
-    """The notification as the on-call would read it: the notifier's own text, else its alerts."""
-    text = delivery.get("text")
-    if text:
-        return text
+def _render(stack: Stack, delivery: dict, first: bool) -> str:
+    """The Slack message as the on-call reads it, from the notifier's offline journal when there is one
+    (the first post of the message for a page, its latest update for the resolution)."""
+    from notifier.sinks import plain_text
+
+    journal = stack.run_dir / "notifier" / "notifications.jsonl"
+    records = []
+    if journal.exists():
+        for line in journal.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("ts") == delivery.get("ts") and record.get("blocks"):
+                records.append(record)
+    if records:
+        record = records[0] if first else records[-1]
+        return plain_text(record["blocks"])
     return json.dumps(delivery.get("alerts", []), indent=2)[:2000]
 
 

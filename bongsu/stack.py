@@ -19,6 +19,7 @@ from types import FrameType
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from bongsu import history
 from bongsu.build import BuildOptions, build
 from bongsu.catalog import Catalog, Duration
 from bongsu.processes import Child, ProcessError, alertmanager, free_port, port_is_free, prometheus
@@ -39,6 +40,7 @@ class StackSettings:
     evaluation_interval: Duration = Duration.parse("5s")
     run_dir: Path | None = None
     load_rate: float = 10.0  # requests per second on `orders`; 0 for no load generator
+    history: Duration | None = Duration.parse("3d")  # healthy traffic backfilled before start (bongsu/history.py)
     # Alertmanager timing for drills: quick enough to watch, slow enough to group.
     page_group_wait: Duration = Duration.parse("5s")
     page_group_interval: Duration = Duration.parse("15s")
@@ -150,6 +152,8 @@ class Stack:
             raise StackError(f"cannot build the stack's configuration: {exc}") from None
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=self.console, transient=False) as progress:
+            if self.settings.history:
+                self._backfill(progress)
             for child in self._children(options):
                 where = self.urls.get(child.name, "")
                 task = progress.add_task(f"starting [bold]{child.name}[/] {where}", total=1)
@@ -161,6 +165,18 @@ class Stack:
                     raise StackError(str(exc)) from None
                 progress.update(task, completed=1, description=f"[green]✓[/] {child.name} {where}")
         self._write_description()
+
+    def _backfill(self, progress: Progress) -> None:
+        length = self.settings.history
+        task = progress.add_task(f"backfilling {length} of healthy traffic history", total=1)
+        services = [self.settings.catalog.service(name) for name in self.services]
+        try:
+            samples = history.backfill(services, max(self.settings.load_rate, 1.0), length,
+                                       self.run_dir / "data" / "prometheus", self.run_dir / "build")
+        except RuntimeError as exc:
+            raise StackError(str(exc)) from None
+        progress.update(task, completed=1,
+                        description=f"[green]✓[/] backfilled {length} of healthy history ({samples:,} samples)")
 
     def stop(self) -> None:
         for child in reversed(list(self.children.values())):
