@@ -134,18 +134,16 @@ class Deliverer:
                 self._spawn(self._graph(notification, posted))
             return posted
         note = change_note(group.last, notification)
-        reply = await self._post(item, "reply", group, note, None, group.root_ts)
         await self._update(item, group, group_message(self._view(notification, group)))
-        return reply
+        return await self._post(item, "reply", group, note, None, group.root_ts)
 
     async def _deliver_refresh(self, item: Pending, group: Group) -> Posted:
         current = group.last
         if group.root_ts is None or current is None:
             raise DeliveryFailed("no message to refresh yet")
         note = json.loads(item.payload)["note"]
-        reply = await self._post(item, "reply", group, note, None, group.root_ts)
         await self._update(item, group, group_message(self._view(current, group)))
-        return reply
+        return await self._post(item, "reply", group, note, None, group.root_ts)
 
     # --- steps ------------------------------------------------------------------------------------
 
