@@ -13,10 +13,8 @@ from pathlib import Path
 
 from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog
-from bongsu.deploy.compose import build_for_compose, compose_options
 from bongsu.deploy import grafana, kubernetes
-from bongsu.deploy.manifests import check_folder
-from bongsu.deploy.schemas import SchemasMissing, schemas_dir
+from bongsu.deploy.compose import build_for_compose, compose_options
 
 __all__ = ["build_for_compose", "check", "compose_options", "generate"]
 
@@ -29,6 +27,13 @@ def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
 
 
 def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
+    # Validation needs jsonschema (the `dev` extra); building must work on a base install without it.
+    try:
+        from bongsu.deploy.manifests import check_folder
+        from bongsu.deploy.schemas import SchemasMissing, schemas_dir
+    except ModuleNotFoundError as exc:
+        return [Finding("kubernetes manifests against CRD schemas", False,
+                        f"{exc.name} is not installed: pip install 'bongsu[dev]'")]
     try:
         schemas = schemas_dir()
     except SchemasMissing as exc:

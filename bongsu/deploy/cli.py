@@ -12,7 +12,6 @@ from rich.console import Console
 from bongsu.build import Finding
 from bongsu.catalog import CatalogError, load_catalog
 from bongsu.deploy.compose import build_for_compose
-from bongsu.deploy.validation import check_compose
 
 app = typer.Typer(help="Deployment: the Docker Compose stack and the Kubernetes manifests.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -56,6 +55,11 @@ def check_command(
         err.print(f"[bold red]error:[/] no compose file at {compose_file}", highlight=False)
         raise typer.Exit(2)
     model = _catalog(catalog)
+    try:
+        from bongsu.deploy.validation import check_compose
+    except ModuleNotFoundError as exc:
+        err.print(f"[bold red]error:[/] {exc.name} is not installed: pip install 'bongsu[dev]'", highlight=False)
+        raise typer.Exit(2) from None
     with tempfile.TemporaryDirectory(prefix="bongsu-compose-") as scratch:
         findings = check_compose(model, compose_file, Path(scratch))
     _report(findings)

@@ -286,3 +286,31 @@ def test_bongsu_deploy_compose_reports_a_bad_catalog_without_traceback(tmp_path)
                              "--catalog", str(bad)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "services[0].team" in result.stderr and "Traceback" not in result.stderr
+
+
+# ---- the image holds what its commands need ----------------------------------------------------------
+
+# Top-level modules only the `dev` and `chaos` extras bring; compose/Dockerfile installs
+# `.[notifier,dashboards,shop]`, so its commands must run without them.
+NOT_IN_IMAGE = ["jsonschema", "pytest", "flask", "psutil", "chaoslib", "chaostoolkit", "chaosaddons",
+                "prometheus_fastapi_instrumentator"]
+IMAGE_SCRIPT = """
+import sys
+for name in {blocked!r}:
+    sys.modules[name] = None
+from typer.testing import CliRunner
+from bongsu.cli import app
+result = CliRunner().invoke(app, ["deploy", "compose", "--out", {out!r}])
+assert result.exit_code == 0, (result.output, result.exception)
+import notifier.app, examples.shop.payments, examples.shop.orders, examples.shop.load
+print("image ok")
+"""
+
+
+def test_the_image_commands_run_with_only_the_image_extras(tmp_path):
+    assert 'pip install -c constraints.txt -e ".[notifier,dashboards,shop]"' in (COMPOSE / "Dockerfile").read_text()
+    script = IMAGE_SCRIPT.format(blocked=NOT_IN_IMAGE, out=str(tmp_path / "generated"))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=180,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BONGSU_WEBHOOK_TOKEN": "t"})
+    assert result.returncode == 0 and "image ok" in result.stdout, result.stdout + result.stderr
+    assert (tmp_path / "generated" / "prometheus" / "prometheus.yml").is_file()
