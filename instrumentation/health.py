@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from opentelemetry.context import attach, detach, set_value
+
+from instrumentation.spanqueue import SUPPRESS_KEY
+
 CONTENT_TYPE = "application/health+json"
 CHECK_TIMEOUT_S = 2.0
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
@@ -87,6 +91,7 @@ def _run_sync(registered: _Registered) -> dict[str, Any]:
     outcome: dict[str, Any] = {}
 
     def call() -> None:
+        attach(set_value(SUPPRESS_KEY, True))  # this thread only runs the check
         try:
             value = registered.fn()
             if inspect.isawaitable(value):
@@ -118,7 +123,12 @@ def liveness(service: dict[str, str]) -> tuple[int, bytes]:
 async def readiness_async(service: dict[str, str]) -> tuple[int, bytes]:
     with _lock:
         checks = dict(_checks)
-    results = await asyncio.gather(*(_run_async(c) for c in checks.values()))
+    # Probes run every few seconds: their outgoing calls would be a stream of root client spans.
+    token = attach(set_value(SUPPRESS_KEY, True))
+    try:
+        results = await asyncio.gather(*(_run_async(c) for c in checks.values()))
+    finally:
+        detach(token)
     return _document(service, dict(zip(checks, results)))
 
 

@@ -83,3 +83,27 @@ def test_worst_check_wins_and_failures_say_why(sdk):
     instrumentation.remove_readiness_check("slow")
     instrumentation.remove_readiness_check("slow_async")
     assert _clients()[0].get("/readyz").status_code == 200
+
+
+def test_readiness_probe_calls_are_not_traced(sdk, otlp, monkeypatch):
+    import httpx
+
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    sdk(otlp_endpoint=otlp.endpoint)
+
+    async def downstream() -> bool:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(f"{otlp.endpoint}/")).status_code < 600
+
+    def downstream_sync() -> bool:
+        return httpx.get(f"{otlp.endpoint}/").status_code < 600
+
+    instrumentation.add_readiness_check("downstream", downstream)
+    instrumentation.add_readiness_check("downstream_sync", downstream_sync)
+    asgi, wsgi = _clients()
+    assert asgi.get("/readyz").status_code == 200
+    assert wsgi.get("/readyz").status_code == 200
+    asgi.get("/items/1")  # a traced request, to know when the exports have arrived
+    otlp.wait_for(lambda spans: any(s.attributes.get("url.path") == "/items/1" and s.kind == 2 for s in spans))
+    instrumentation.shutdown(timeout=2)
+    assert not [s for s in otlp.spans if s.attributes.get("url.full", "").startswith(otlp.endpoint)]
