@@ -1,0 +1,70 @@
+"""Item 4 and 5 against the shared stack: 429 storms, pacing, permanent errors, large groups."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from tests.notifier.conftest import alert, settle
+from tests.slack_server import MAX_BLOCKS, MAX_BLOCKS_CHARS
+
+
+def test_429_storm_waits_for_retry_after_and_delivers_each_group_once(stack, slack):
+    notifier, am = stack
+    channel = "#t-storm"
+    names = [f"StormCheck{i}" for i in range(5)]
+    before_429 = len([c for c in slack.calls("chat.postMessage") if c.status == 429])
+    retries_before = notifier.metric("bongsu_notifier_delivery_retries_total", reason="rate_limited")
+    slack.rate_limit(count=12, retry_after=1)
+    starts = datetime.now(timezone.utc) - timedelta(minutes=1)
+    am.send(*(alert(name, channel, starts=starts) for name in names))
+    slack.wait_for(lambda s: len(s.roots(channel)) == 5, 120, "one message per group after the storm")
+
+    def exactly_expected() -> None:
+        roots = slack.roots(channel)
+        assert sorted(r["text"].split(" ")[1] for r in roots) == names, [r["text"] for r in roots]
+        assert not [m for m in slack.messages(channel) if m not in roots]
+    settle(exactly_expected, 3)
+    answered_429 = len([c for c in slack.calls("chat.postMessage") if c.status == 429]) - before_429
+    # Only the injected storm: pacing kept five groups in one channel under Slack's per-channel limit.
+    assert answered_429 == 12
+    assert notifier.metric("bongsu_notifier_delivery_retries_total", reason="rate_limited") - retries_before == 12
+
+
+def test_permanent_channel_error_falls_back_to_the_default_channel(stack, slack):
+    notifier, am = stack
+    slack.missing_channels.add("#t-gone")
+    failures_before = notifier.metric("bongsu_notifier_delivery_failures_total", error="channel_not_found")
+    am.send(alert("FallbackCheck", "#t-gone", starts=datetime.now(timezone.utc)))
+    slack.wait_for(lambda s: any("FallbackCheck" in m["text"] for m in s.roots("#alerts")), 60,
+                   "the message in the catalog's default channel")
+    assert not slack.messages("#t-gone")
+    assert notifier.metric("bongsu_notifier_delivery_failures_total", error="channel_not_found") == failures_before + 1
+    assert "posting to the default channel instead" in notifier.logs()
+    settle(lambda: len([m for m in slack.messages("#alerts") if "FallbackCheck" in m["text"]]) == 1 or _no(), 2)
+
+
+def _no():
+    raise AssertionError("the fallback message was posted more than once")
+
+
+def test_hundreds_of_alerts_stay_inside_block_kit_limits(stack, slack):
+    notifier, am = stack
+    channel, name = "#t-large", "LargeGroupCheck"
+    starts = datetime.now(timezone.utc) - timedelta(minutes=5)
+    am.send(*(alert(name, channel, starts=starts, instance=f"host-{i:03d}.example.internal", pod=f"pod-{i}")
+              for i in range(300)))
+    # Alertmanager may flush the group before it has ingested all 300; the message then grows in place.
+    slack.wait_for(lambda s: any("(300 alerts)" in r["text"] for r in s.roots(channel)), 60,
+                   "the large group's message with all 300 alerts")
+    assert len(slack.roots(channel)) == 1
+    root = slack.roots(channel)[0]
+    assert root["text"].startswith("[FIRING] LargeGroupCheck (300 alerts)")
+    assert len(root["blocks"]) <= MAX_BLOCKS and len(json.dumps(root["blocks"])) < MAX_BLOCKS_CHARS
+    sections = [b["text"]["text"] for b in root["blocks"] if b["type"] == "section" and b.get("text")]
+    assert all(len(text) <= 3000 for text in sections)
+    shown = sum(text.count("host-") for text in sections)
+    assert 10 < shown < 300
+    assert sections[-1].endswith(f"... and {300 - shown} more")
+    failed = [d for d in notifier.deliveries() if d["channel"] == channel and d["state"] != "delivered"]
+    assert not failed
