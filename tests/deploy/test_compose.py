@@ -189,6 +189,20 @@ def test_a_catalog_service_without_a_compose_service_is_reported(tmp_path, catal
     assert not finding.ok and "no service is named 'inventory'" in finding.detail
 
 
+def test_each_runnable_catalog_service_runs_in_compose_as_itself(compose, catalog):
+    """The demo shop's services (those with a module in examples/shop/) run as the catalog names them."""
+    from bongsu.stack import shop_services
+
+    runnable = shop_services(catalog)
+    assert runnable
+    for name in runnable:
+        service = compose.services[name]
+        assert service["command"][:2] == ["uvicorn", f"examples.shop.{name.replace('-', '_')}:app"]
+        assert service["command"][service["command"].index("--port") + 1] == "8000"
+        assert service["environment"]["OTEL_SERVICE_NAME"] == name
+        assert service["environment"]["BONGSU_FAULT_TOKEN"].startswith("${BONGSU_FAULT_TOKEN")
+
+
 # ---- generated configs, as mounted, with the real tools ---------------------------------------------
 
 def test_prometheus_config_as_mounted_passes_promtool(compose, catalog):
