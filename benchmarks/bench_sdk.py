@@ -322,7 +322,7 @@ def main() -> None:
     import tempfile
 
     sizes = dict(rounds=5, batch=50, counter_rounds=5, number=2000, requests=2000, distinct=1000, b_rounds=2) \
-        if args.quick else dict(rounds=40, batch=250, counter_rounds=30, number=100_000, requests=100_000,
+        if args.quick else dict(rounds=40, batch=250, counter_rounds=30, number=20_000, requests=100_000,
                                 distinct=50_000, b_rounds=8)
     with tempfile.TemporaryDirectory() as tmp:
         sink, endpoint = start_sink(Path(tmp))

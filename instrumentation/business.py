@@ -7,6 +7,7 @@ metric must never fail the request that records it; the fold is visible in the d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from prometheus_client import Counter as _PromCounter
 from prometheus_client import Histogram as _PromHistogram
@@ -30,8 +31,29 @@ class _Labelled:
                              f"declared labels are {list(self.label_names)}")
         self._allowed = tuple(frozenset(str(v) for v in (allowed or {}).get(n, ())) or None
                               for n in self.label_names)
+        self._checks_values = any(self._allowed)
         self._max_series = max_series
         self._guard: LabelGuard
+        # (label, value) pairs exactly as the caller passed them -> child: the hot path is one tuple
+        # and one dict lookup. Bounded, so that a stream of distinct disallowed values cannot grow it.
+        self._fast: dict[tuple[tuple[str, object], ...], Any] = {}
+        self._fast_cap = 4 * max_series
+
+    def _child(self, labels: dict[str, object]) -> Any:
+        try:
+            pairs = tuple(labels.items())
+            found = self._fast.get(pairs)
+        except TypeError:  # an unhashable label value: take the slow path, which str()s it
+            pairs, found = None, None
+        if found is not None:
+            return found
+        key = self._key(labels)
+        if key is None:
+            return None
+        found = self._guard.child(key)
+        if pairs is not None and len(self._fast) < self._fast_cap and key != self._guard.overflow_key:
+            self._fast[pairs] = found
+        return found
 
     def _key(self, values: Mapping[str, object]) -> tuple[str, ...] | None:
         try:
@@ -44,7 +66,7 @@ class _Labelled:
             dropped("metrics", "unknown_label")
             _warn_once(f"metric {self.name}: unknown labels {sorted(set(values) - set(self.label_names))}")
             return None
-        if any(self._allowed):
+        if self._checks_values:
             key = tuple(v if a is None or v in a else OTHER for v, a in zip(key, self._allowed))
         return key
 
@@ -63,9 +85,9 @@ class Counter(_Labelled):
         if self._plain is not None and not labels:
             self._plain.inc(amount)
             return
-        key = self._key(labels)
-        if key is not None:
-            self._guard.child(key).inc(amount)
+        child = self._child(labels)
+        if child is not None:
+            child.inc(amount)
 
 
 class Histogram(_Labelled):
@@ -83,9 +105,9 @@ class Histogram(_Labelled):
         if self._plain is not None and not labels:
             self._plain.observe(value)
             return
-        key = self._key(labels)
-        if key is not None:
-            self._guard.child(key).observe(value)
+        child = self._child(labels)
+        if child is not None:
+            child.observe(value)
 
 
 _warned: set[str] = set()

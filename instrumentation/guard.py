@@ -59,5 +59,9 @@ class LabelGuard:
             return found
 
     @property
+    def overflow_key(self) -> tuple[str, ...]:
+        return self._overflow_key
+
+    @property
     def series(self) -> int:
         return len(self._children)

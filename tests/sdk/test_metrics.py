@@ -163,3 +163,15 @@ def test_experiment_is_sticky_and_counts_per_variant():
     assert {weighted.assignment(str(i)) for i in range(50)} == {"b"}
     with pytest.raises(ValueError, match="at least two distinct variants"):
         instrumentation.Experiment("bad", ["only"])
+
+
+def test_typed_counter_stays_bounded_under_hostile_values():
+    counter = instrumentation.Counter("sdk_test_hostile_total", "hostile", labels=["kind", "user"],
+                                      allowed={"kind": ["a"]}, max_series=5)
+    for index in range(200):
+        counter.inc(kind=f"k{index}", user=f"u{index}")  # disallowed kinds and unbounded users
+    counter.inc(kind="a", user=["not", "hashable"])  # str()ed, never raised
+    assert counter._guard.series <= 6  # noqa: SLF001 - five label sets plus the overflow series
+    assert len(counter._fast) <= 4 * 5  # noqa: SLF001
+    assert sample("sdk_test_hostile_total", kind="__overflow__", user="__overflow__") > 0
+    assert sample("bongsu_sdk_cardinality_overflow_total", metric="sdk_test_hostile_total") >= 195
