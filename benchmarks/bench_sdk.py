@@ -188,16 +188,18 @@ def counter_helper(rounds: int, number: int) -> dict:
 
 
 # --- 3. peak RSS under 100k requests over 50k raw paths and random label values --------------
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def memory_child(variant: str, requests: int, distinct: int) -> None:
     """Runs in its own process; prints JSON with RSS before and after the load."""
-    import resource
-
     def rss_mb() -> float:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+        return _status_mb("VmRSS")
 
     hole = black_hole()  # both backends black-holed: the queues must stay bounded
     app = starlette_app(log=variant == "bongsu")
@@ -221,7 +223,7 @@ def memory_child(variant: str, requests: int, distinct: int) -> None:
                 counter.inc(customer=f"c{rng.randrange(10**9)}")
 
     asyncio.run(run())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mb("VmHWM")  # not ru_maxrss: Linux carries that over from the forking parent
     result = {"variant": variant, "rss_after_imports_mb": start_rss, "peak_rss_mb": peak, "rss_end_mb": rss_mb()}
     if variant == "bongsu":
         from instrumentation import lifecycle

@@ -86,3 +86,26 @@ def test_orders_to_payments_is_one_trace_over_otlp_and_fluent(shop, otlp, fluent
     assert (charged["trace_id"], charged["span_id"]) == (payments_server.trace_id, payments_server.span_id)
     assert created["service.name"] == "orders" and charged["service.name"] == "payments"
     assert created["service.instance.id"] == orders_server.resource["service.instance.id"]
+
+
+def test_spans_over_otlp_grpc(sdk, monkeypatch):
+    """OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the same spans reach an OTLP gRPC TraceService."""
+    from starlette.testclient import TestClient
+
+    import instrumentation
+    from tests.sdk.apps import starlette_app
+    from tests.sdk.receivers import GrpcOtlpReceiver
+
+    receiver = GrpcOtlpReceiver()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+        sdk(otlp_endpoint=receiver.endpoint)
+        TestClient(instrumentation.instrument_asgi(starlette_app())).get("/items/3")
+        spans = receiver.wait_for(lambda s: any(x.name == "GET /items/{item_id}" for x in s))
+        server = next(x for x in spans if x.name == "GET /items/{item_id}")
+        assert server.kind == SERVER and server.resource["service.name"] == "payments"
+        assert server.attributes["http.route"] == "/items/{item_id}"
+    finally:
+        instrumentation.shutdown(timeout=2)
+        receiver.stop()
