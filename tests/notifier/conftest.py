@@ -13,12 +13,13 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from bongsu.binaries import find
-from bongsu.processes import Child, alertmanager, free_port
+from bongsu.processes import Child, alertmanager, free_port, prometheus
 from tests.slack_server import SlackServer
 
 WEBHOOK_TOKEN = "test-webhook-token-4f9a"
@@ -128,15 +129,16 @@ class AlertmanagerProcess:
         return httpx.get(f"{self.url}/api/v2/silences", timeout=10).json()
 
 
-def alert(name: str, channel: str, *, starts: datetime, resolved: bool = False, **labels: str) -> dict:
-    """An alert as Prometheus would post it; `resolved` sets endsAt to now."""
+def alert(name: str, channel: str, *, starts: datetime, resolved: bool = False, expr: str | None = None,
+          **labels: str) -> dict:
+    """An alert as Prometheus would post it; `resolved` sets endsAt to now; `expr` goes into generatorURL."""
     now = datetime.now(timezone.utc)
     return {
         "labels": {"alertname": name, "severity": "page", "slack_channel": channel, **labels},
         "annotations": {"summary": f"{name} is burning", "description": "Test alert from the notifier suite."},
         "startsAt": starts.isoformat(),
         "endsAt": (now if resolved else now + timedelta(hours=1)).isoformat(),
-        "generatorURL": "http://127.0.0.1:9/graph?g0.expr=up",
+        "generatorURL": "http://127.0.0.1:9/graph" + (f"?g0.expr={quote(expr)}&g0.tab=1" if expr else ""),
     }
 
 
@@ -164,11 +166,25 @@ def _slack_healthy(request) -> Iterator[None]:
         request.getfixturevalue("slack").heal()
 
 
+def start_prometheus(workdir: Path) -> Child:
+    """A real Prometheus scraping itself every second: data for the notifier's graphs."""
+    port = free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(json.dumps({"global": {"scrape_interval": "1s"}, "scrape_configs": [
+        {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}]}))
+    child = prometheus(config, port, workdir / "prometheus-data", workdir / "prometheus.log")
+    child.start()
+    child.wait_healthy(timeout=60)
+    return child
+
+
 @pytest.fixture(scope="session")
 def stack(slack: SlackServer, tmp_path_factory) -> Iterator[tuple[NotifierProcess, AlertmanagerProcess]]:
-    """One notifier behind one Alertmanager, shared by scenarios that use their own channels."""
+    """One notifier behind one Alertmanager (and a Prometheus for graphs), shared by scenarios that
+    each use their own channel."""
     workdir = tmp_path_factory.mktemp("stack")
-    notifier = NotifierProcess(workdir, slack)
+    prom = start_prometheus(workdir)
+    notifier = NotifierProcess(workdir, slack, prometheus_url=prom.health_url.removesuffix("/-/ready"))
     am = AlertmanagerProcess(workdir, notifier.url)
     notifier.child.env["ALERTMANAGER_URL"] = am.url
     try:
@@ -178,3 +194,4 @@ def stack(slack: SlackServer, tmp_path_factory) -> Iterator[tuple[NotifierProces
     finally:
         am.stop()
         notifier.stop()
+        prom.stop()

@@ -68,3 +68,16 @@ def test_hundreds_of_alerts_stay_inside_block_kit_limits(stack, slack):
     assert sections[-1].endswith(f"... and {300 - shown} more")
     failed = [d for d in notifier.deliveries() if d["channel"] == channel and d["state"] != "delivered"]
     assert not failed
+
+
+def test_graph_of_the_expression_is_posted_in_the_thread(stack, slack):
+    notifier, am = stack
+    channel = "#t-graph"
+    am.send(alert("GraphCheck", channel, starts=datetime.now(timezone.utc), expr='up{job="prometheus"}'))
+    slack.wait_for(lambda s: len(s.roots(channel)) == 1, 60, "the group's message")
+    root = slack.roots(channel)[0]
+    slack.wait_for(lambda s: any(f.get("thread_ts") == root["ts"] and f["shared"] for f in s.files()), 60,
+                   "the graph in the thread")
+    graph = next(f for f in slack.files() if f.get("thread_ts") == root["ts"])
+    assert graph["png"] and graph["size"] > 1000 and graph["channel_id"] == root["channel_id"]
+    assert notifier.metric("bongsu_notifier_deliveries_total", method="files_upload_v2") >= 1
