@@ -32,6 +32,10 @@ missing=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 { command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null; } &&
   command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+# The test suite also renders the Kubernetes manifests offline with kubectl's built-in kustomize.
+if [ "$mode" = test ]; then
+  command -v kubectl >/dev/null || command -v kustomize >/dev/null || missing+=(kubectl)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from the distribution"
   apt_install "${missing[@]}" >/dev/null ||
