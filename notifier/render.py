@@ -7,6 +7,7 @@ Slack starts answering `msg_blocks_too_long`. Large groups end with "... and N m
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -25,8 +26,10 @@ from slack_sdk.models.blocks import (
 from notifier.payload import Alert, Notification
 
 SECTION_LIMIT = 3000
-ALERT_LIST_BUDGET = 6000  # characters of alert lines in all; the rest of the message stays small
+MESSAGE_BUDGET = 10500  # JSON characters of all blocks; Slack fails around 13k, the test server at 12k
+ALERT_LIST_BUDGET = 6000  # at most this much of the budget goes to alert lines
 ALERT_LINE_LIMIT = 280
+FIELD_LIMIT = 200
 HIDDEN_LABELS = {"alertname", "severity", "__name__", "slack_channel"}
 SEVERITY_ICON = {"critical": ":red_circle:", "page": ":red_circle:", "error": ":red_circle:",
                  "warning": ":large_orange_circle:", "ticket": ":large_orange_circle:", "info": ":large_blue_circle:"}
@@ -121,18 +124,22 @@ def _alert_line(alert: Alert, common: dict[str, str]) -> str:
                 ALERT_LINE_LIMIT)
 
 
-def alert_sections(n: Notification) -> list[SectionBlock]:
-    """The alert list, cut to the budget; ends with "... and N more" when anything was left out."""
+def _size(text: str) -> int:
+    return len(json.dumps(text))  # what the line costs once serialised (escapes included)
+
+
+def alert_sections(n: Notification, budget: int = ALERT_LIST_BUDGET) -> list[SectionBlock]:
+    """The alert list, cut to `budget`; ends with "... and N more" when anything was left out."""
     common = {**n.common_labels, "summary": n.common_annotations.get("summary", "")}
     ordered = sorted(n.alerts, key=lambda a: (a.status != "firing", a.starts_at, a.fingerprint))
     lines: list[str] = []
     used = 0
     for alert in ordered:
         line = _alert_line(alert, common)
-        if used + len(line) + 1 > ALERT_LIST_BUDGET - 40:
+        if used + _size(line) > budget - 40:
             break
         lines.append(line)
-        used += len(line) + 1
+        used += _size(line)
     left_out = len(ordered) - len(lines) + n.truncated_alerts
     if left_out:
         lines.append(f"... and {left_out} more")
@@ -162,30 +169,30 @@ def group_message(view: GroupView) -> Message:
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=f"{icon} severity *{_escape(severity)}* · started {_clock(started)} · {when}")]))
     if summary or description:
-        text = "\n".join(part for part in (f"*{_escape(summary)}*" if summary else None,
-                                           _escape(description) if description else None) if part)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_cut(text, SECTION_LIMIT))))
+        text = "\n".join(part for part in (f"*{_escape(_cut(summary, 300))}*" if summary else None,
+                                           _escape(_cut(description, 1000)) if description else None) if part)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_cut(text, 1500))))
     shown = {**n.common_labels, **n.group_labels}
-    fields = [MarkdownTextObject(text=_cut(f"*{_escape(k)}*\n{_escape(v)}", 1900))
+    fields = [MarkdownTextObject(text=_cut(f"*{_escape(k)}*\n{_escape(v)}", FIELD_LIMIT))
               for k, v in sorted(shown.items()) if k not in HIDDEN_LABELS][:10]
     if fields:
         blocks.append(SectionBlock(fields=fields))
     if view.runbook_excerpt:
         quoted = "\n".join(f"> {_escape(line)}" for line in view.runbook_excerpt.splitlines())
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_cut(f"*Runbook*\n{quoted}", SECTION_LIMIT))))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_cut(f"*Runbook*\n{quoted}", 700))))
     blocks.append(DividerBlock())
-    blocks.extend(alert_sections(n))
 
     status_notes = []
     if view.acked_by:
-        status_notes.append(f":eyes: acknowledged by *{_escape(view.acked_by)}*"
+        status_notes.append(f":eyes: acknowledged by *{_escape(_cut(view.acked_by, 80))}*"
                             + (f" at {_clock(datetime.fromtimestamp(view.acked_at, timezone.utc))}"
                                if view.acked_at else ""))
     if view.silenced_by and view.silenced_until:
         until = _clock(datetime.fromtimestamp(view.silenced_until, timezone.utc))
-        status_notes.append(f":no_bell: silenced by *{_escape(view.silenced_by)}* until {until}")
+        status_notes.append(f":no_bell: silenced by *{_escape(_cut(view.silenced_by, 80))}* until {until}")
+    tail: list = []
     if status_notes:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(status_notes))]))
+        tail.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(status_notes))]))
 
     buttons: list = []
     if n.status == "firing":
@@ -200,7 +207,10 @@ def group_message(view: GroupView) -> Message:
         if url and url.startswith(("http://", "https://")) and len(url) <= 3000:
             buttons.append(LinkButtonElement(text=label, url=url, action_id=f"link_{index}"))
     if buttons:
-        blocks.append(ActionsBlock(block_id="bongsu-actions", elements=buttons))
+        tail.append(ActionsBlock(block_id="bongsu-actions", elements=buttons))
+    fixed = [block.to_dict() for block in blocks + tail]
+    budget = min(ALERT_LIST_BUDGET, MESSAGE_BUDGET - len(json.dumps(fixed)))
+    blocks = blocks + alert_sections(n, budget) + tail
 
     fallback = f"[{n.status.upper()}] {title(n).split(': ', 1)[1]}" + (f": {summary}" if summary else "")
     return Message(text=_cut(fallback, 3000), blocks=[block.to_dict() for block in blocks])

@@ -1,0 +1,153 @@
+"""Fast checks of the pure parts: payload keys, routing, rendering limits, signatures, runbooks, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bongsu.catalog import load_catalog
+from notifier import GroupView, PayloadError, group_message, parse_notification, sign
+from bongsu.cli import app
+from notifier.render import change_note
+from notifier.routing import channel_for, silence_matchers
+from notifier.runbooks import runbook_excerpt
+from notifier.settings import Settings
+from notifier.signature import rejection
+from tests.slack_server import SlackServer
+
+
+def _notification(status: str = "firing", count: int = 1, labels: dict | None = None, starts: str = "2026-12-01T10:00:00Z",
+                  **group: str) -> dict:
+    common = {"alertname": "UnitCheck", "severity": "page", **(labels or {})}
+    return {"version": "4", "groupKey": '{}:{alertname="UnitCheck"}', "status": status, "receiver": "r",
+            "groupLabels": {"alertname": "UnitCheck", **group}, "commonLabels": {**common, **group},
+            "commonAnnotations": {"summary": "unit"}, "externalURL": "http://am:9093", "truncatedAlerts": 0,
+            "alerts": [{"status": status, "labels": {**common, **group, "instance": f"host-{i}"},
+                        "annotations": {"summary": "unit"}, "startsAt": starts,
+                        "endsAt": "2026-12-01T10:30:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+                        "generatorURL": "http://prom/graph?g0.expr=up", "fingerprint": f"fp{i:04d}"}
+                       for i in range(count)]}
+
+
+def _parse(data: dict):
+    return parse_notification(json.dumps(data).encode())
+
+
+def test_state_key_ignores_order_and_endsAt_but_not_status_or_refire():
+    first = _parse(_notification(count=3))
+    shuffled = _notification(count=3)
+    shuffled["alerts"].reverse()
+    for a in shuffled["alerts"]:
+        a["endsAt"] = "2026-12-01T11:00:00Z"  # Prometheus moves endsAt on every resend
+    assert _parse(shuffled).state_key() == first.state_key()
+    assert _parse(_notification("resolved", count=3)).state_key() != first.state_key()
+    assert _parse(_notification(count=3, starts="2026-12-01T12:00:00Z")).state_key() != first.state_key()
+    assert _parse(_notification(count=2)).state_key() != first.state_key()
+
+
+def test_payload_errors_name_the_place():
+    with pytest.raises(PayloadError, match=r"alerts\[0\]\.fingerprint"):
+        broken = _notification()
+        del broken["alerts"][0]["fingerprint"]
+        _parse(broken)
+    with pytest.raises(PayloadError, match="version"):
+        _parse({**_notification(), "version": "3"})
+    with pytest.raises(PayloadError, match="alerts"):
+        _parse({**_notification(), "alerts": []})
+
+
+def test_channel_order_label_then_team_then_default():
+    catalog = load_catalog(None)
+    assert channel_for(_parse(_notification(slack_channel="#x", team="payments")), catalog) == "#x"
+    assert channel_for(_parse(_notification(team="payments")), catalog) == "#payments-oncall"
+    assert channel_for(_parse(_notification(team="nobody")), catalog) == catalog.slack.default_channel
+    assert channel_for(_parse(_notification()), catalog) == catalog.slack.default_channel
+    assert silence_matchers(_parse(_notification(team="payments"))) == {"alertname": "UnitCheck", "team": "payments"}
+
+
+@pytest.mark.parametrize("count", [1, 50, 300, 2000])
+def test_messages_stay_inside_block_kit_limits(count):
+    wide = {f"label_{i}": "v" * 300 for i in range(15)}
+    n = _parse(_notification(count=count, labels=wide))
+    message = group_message(GroupView(n, "gid", runbook_excerpt="x" * 5000, runbook_url="http://r",
+                                      dashboard_url="http://d", acked_by="a" * 500, acked_at=time.time()))
+    assert SlackServer.block_kit_error(message.blocks) is None
+    assert message.text.startswith(f"[FIRING] UnitCheck ({count} alert")
+    text = json.dumps(message.blocks)
+    if count >= 300:
+        assert "more" in message.blocks[-3]["text"]["text"] or "more" in text
+
+
+def test_change_notes():
+    one = _parse(_notification(count=1))
+    two = _parse(_notification(count=2))
+    assert change_note(one, two).startswith(":heavy_plus_sign: 1 joined: `instance=host-1`")
+    left = _notification(count=2)
+    left["alerts"][1]["status"] = "resolved"
+    assert ":heavy_minus_sign: 1 resolved: `instance=host-1`" in change_note(two, _parse(left))
+    resolved = _parse(_notification("resolved", count=2))
+    assert change_note(two, resolved) == ":white_check_mark: Resolved after 30m."
+    assert change_note(resolved, _parse(_notification(starts="2026-12-01T11:00:00Z"))).startswith(":repeat: Firing again")
+
+
+def test_signature_checks():
+    body, now = b"payload=%7B%7D", 1_800_000_000
+    good = sign("s3cret", str(now), body)
+    assert rejection("s3cret", str(now), good, body, now=now) is None
+    assert rejection("s3cret", str(now), good, body, now=now + 299) is None
+    assert rejection("s3cret", str(now), good, body, now=now + 301).startswith("stale")
+    assert rejection("s3cret", str(now), good, body + b"x", now=now) == "signature mismatch"
+    assert rejection("other", str(now), good, body, now=now) == "signature mismatch"
+    assert rejection("s3cret", None, good, body, now=now).startswith("unsigned")
+    assert rejection(None, str(now), good, body, now=now).startswith("no signing secret")
+    for reason in filter(None, [rejection("s3cret", "x", good, body), rejection("s3cret", str(now), "v0=1", body, now=now)]):
+        assert "s3cret" not in reason and good not in reason
+
+
+def test_runbook_excerpt(tmp_path: Path):
+    (tmp_path / "PaymentsTargetDown.md").write_text(
+        "---\ntitle: x\n---\n# PaymentsTargetDown\n\n## Meaning\nPrometheus cannot scrape payments.\n"
+        "Orders fail at checkout.\n\n## Impact\nCustomers cannot pay.\nMore.\n")
+    assert runbook_excerpt(tmp_path, "PaymentsTargetDown") == (
+        "Prometheus cannot scrape payments.\nOrders fail at checkout.\nCustomers cannot pay.")
+    assert runbook_excerpt(tmp_path, "Missing") is None
+    assert runbook_excerpt(tmp_path, "../../etc/passwd") is None
+
+
+def test_settings_hide_secrets():
+    settings = Settings.from_env(Path("s.sqlite"), {"SLACK_BOT_TOKEN": "xoxb-very-secret",
+                                                    "BONGSU_WEBHOOK_TOKEN": "hook-secret",
+                                                    "SLACK_SIGNING_SECRET": "sign-secret"})
+    shown = repr(settings) + str(settings)
+    assert "xoxb-very-secret" not in shown and "hook-secret" not in shown and "sign-secret" not in shown
+    assert not settings.offline and Settings.from_env(Path("s"), {}).offline
+
+
+def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path):
+    runner = CliRunner()
+    env = {"BONGSU_WEBHOOK_TOKEN": "t", "SLACK_BOT_TOKEN": ""}
+    state = str(tmp_path / "state.sqlite")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["notifier", "serve", "--listen", f"127.0.0.1:{port}", "--state", state], env=env)
+    assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+    (tmp_path / "file").write_text("")
+    result = runner.invoke(app, ["notifier", "serve", "--listen", "127.0.0.1:1", "--state", str(tmp_path / "file" / "s.db")],
+                           env=env)
+    assert result.exit_code == 2 and "cannot open the state file" in result.output
+    result = runner.invoke(app, ["notifier", "serve", "--listen", "nohost", "--state", state], env=env)
+    assert result.exit_code == 2 and "must be HOST:PORT" in result.output
+    result = runner.invoke(app, ["notifier", "serve", "--listen", "127.0.0.1:1", "--state", state],
+                           env={"BONGSU_WEBHOOK_TOKEN": ""})
+    assert result.exit_code == 2 and "BONGSU_WEBHOOK_TOKEN is not set" in result.output
+    result = runner.invoke(app, ["notifier", "serve", "--listen", "127.0.0.1:1", "--state", state,
+                                 "--catalog", str(tmp_path / "nope.yaml")], env=env)
+    assert result.exit_code == 2 and "cannot read the catalog" in result.output
