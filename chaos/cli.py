@@ -106,6 +106,9 @@ def _run_all(model: Catalog, chosen: list[dict], stack_file: Path, out: Path):
             draft = f"not written: cannot read the stack ({exc})"
         console.print(f"{result.name}: [bold]{result.verdict}[/] {result.reason}  (post-mortem draft {draft})",
                       highlight=False)
+        if result.stop_requested:
+            console.print("[yellow]stopped on request; the remaining drills were not run[/]")
+            break
     return results
 
 

@@ -33,9 +33,11 @@ def after_activity_control(context: dict, state: dict, experiment: dict | None =
         return
     name = context.get("name", "?")
     if state.get("status") == "failed":
+        marks.mark("stopped_by_control")
         raise InterruptExecution(f"drill step '{name}' failed: {state.get('exception', [''])[-1].strip()}")
     if "tolerance" in context and not within_tolerance(context["tolerance"], state.get("output"),
                                                        configuration, secrets):
+        marks.mark("stopped_by_control")
         raise InterruptExecution(f"drill step '{name}' returned {state.get('output')!r}, "
                                  f"outside its tolerance {context['tolerance']!r}")
 

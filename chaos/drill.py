@@ -13,10 +13,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaosaddons.controls import safeguards
 from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.run import RunEventHandler
 from rich.console import Console
 
+from chaos import marks
 from chaos.measure import drill_spec
 from chaos.stackfile import STACK_ENV
 
@@ -33,6 +35,7 @@ class DrillResult:
     journal_path: Path
     measurement: dict = field(default_factory=dict)
     reason: str = ""
+    stop_requested: bool = False  # interrupted by Ctrl-C or SIGTERM, not by a safeguard or a missed step
 
     @property
     def passed(self) -> bool:
@@ -84,6 +87,9 @@ def run_drill(experiment: dict, stack_file: Path, journal_dir: Path, console: Co
     name = spec.get("name") or experiment.get("title", "drill")
     previous = os.environ.get(STACK_ENV)
     os.environ[STACK_ENV] = str(stack_file)
+    # chaostoolkit-addons keeps one Guardian per process and never resets it: after one safeguard
+    # fired, later experiments in the same process would never be stopped by theirs. Start afresh.
+    safeguards.guardian = safeguards.Guardian()
     try:
         ensure_experiment_is_valid(experiment)
         journal = run_experiment(experiment, settings=json.loads(json.dumps(SETTINGS)),
@@ -101,5 +107,10 @@ def run_drill(experiment: dict, stack_file: Path, journal_dir: Path, console: Co
     verdict = measurement.get("verdict", "not measured")
     if journal.get("deviated") and verdict in PASSING:
         verdict = "unresolved"
+    stop_requested = (journal.get("status") == "interrupted" and not safeguards.guardian.was_triggered
+                      and marks.get("stopped_by_control") is None)
+    reason = _reason(journal)
+    if safeguards.guardian.was_triggered:
+        reason = f"safeguard '{safeguards.guardian.triggered_by}' stopped the drill"
     return DrillResult(name, spec.get("alertname", ""), verdict, journal.get("status", "?"), path, measurement,
-                       _reason(journal))
+                       reason, stop_requested)

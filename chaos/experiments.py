@@ -31,7 +31,7 @@ FAULT_DURATION_S = 600  # the shop heals itself after this even if the drill die
 class Timeouts:
     """How long each waiting step may take before the drill calls it a miss (seconds)."""
 
-    detect_s: float = 300
+    detect_s: float = 600  # a history busier than live traffic slows a burn alert down (chaos.floors)
     notify_s: float = 120
     resolve_s: float = 600
 
@@ -176,7 +176,8 @@ def target_down_drill_name(service: Service) -> str:
     return f"{service.name}-target-down"
 
 
-def target_down_experiment(catalog: Catalog, service: Service, timeouts: Timeouts = Timeouts(resolve_s=180)) -> dict:
+def target_down_experiment(catalog: Catalog, service: Service,
+                           timeouts: Timeouts = Timeouts(detect_s=300, resolve_s=180)) -> dict:
     alertname = service.target_down_alert
     labels = {"service": service.name, "severity": "page"}
     team = catalog.team(service.team)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 _STEP_S = 0.5  # resolution of the window arithmetic
-_HORIZON_S = 4 * 86_400.0  # past this an alert is treated as unable to fire or resolve
 
 
 @dataclass(frozen=True)
@@ -27,13 +26,20 @@ class Timing:
 
 @dataclass(frozen=True)
 class BurnWindows:
-    """One burn-rate tier: both windows must exceed `threshold` (an error ratio) for it to fire."""
+    """One burn-rate tier: both windows must exceed `threshold` (an error ratio) for it to fire.
+
+    What each window held just before the fault, as Prometheus' recording rules saw it: its
+    bad-request ratio (`baseline`) and its request rate (`window_rps`, which on a young Prometheus is
+    low because rate() divides a short history by the whole window). `live_rps` is the traffic the
+    fault hits. Weighting by request rate keeps the arithmetic right when history and live traffic
+    differ, e.g. a backfilled history at another rate than the load generator's.
+    """
 
     windows_s: tuple[float, ...]
     threshold: float
-    # Bad-request ratio in each window just before the fault, and how much history Prometheus had.
     baseline: tuple[float, ...] = ()
-    history_s: float = _HORIZON_S
+    window_rps: tuple[float, ...] = ()
+    live_rps: float = 1.0
 
 
 @dataclass
@@ -49,22 +55,25 @@ class Floors:
         return asdict(self)
 
 
-def window_ratio(segments: list[tuple[float, float]], window_s: float) -> float:
+def window_ratio(segments: list[tuple[float, float, float]], window_s: float) -> float:
     """The bad-request ratio over the last `window_s` of a history given oldest-first as
-    (length in seconds, bad share) segments, with steady traffic (every second weighs the same)."""
+    (length in seconds, bad share, requests per second) segments."""
     remaining, bad, seen = window_s, 0.0, 0.0
-    for length, share in reversed(segments):
+    for length, share, rps in reversed(segments):
         if remaining <= 0:
             break
         taken = min(length, remaining)
-        bad += taken * share
-        seen += taken
+        bad += taken * share * rps
+        seen += taken * rps
         remaining -= taken
     return bad / seen if seen else 0.0
 
 
-def _baseline(tier: BurnWindows, index: int) -> float:
-    return tier.baseline[index] if index < len(tier.baseline) else 0.0
+def _before(tier: BurnWindows, index: int, window_s: float) -> tuple[float, float, float]:
+    """The window's content before the fault, as one segment."""
+    share = tier.baseline[index] if index < len(tier.baseline) else 0.0
+    rps = tier.window_rps[index] if index < len(tier.window_rps) else tier.live_rps
+    return (window_s, share, rps)
 
 
 def time_to_burn(tier: BurnWindows, bad_share: float) -> float | None:
@@ -73,9 +82,9 @@ def time_to_burn(tier: BurnWindows, bad_share: float) -> float | None:
     if bad_share <= tier.threshold:
         return None
     elapsed = 0.0
-    limit = min(_HORIZON_S, max(tier.windows_s) * 2)
+    limit = max(tier.windows_s) * 2
     while elapsed <= limit:
-        if all(window_ratio([(tier.history_s, _baseline(tier, i)), (elapsed, bad_share)], w) > tier.threshold
+        if all(window_ratio([_before(tier, i, w), (elapsed, bad_share, tier.live_rps)], w) > tier.threshold
                for i, w in enumerate(tier.windows_s)):
             return elapsed
         elapsed += _STEP_S
@@ -86,10 +95,10 @@ def time_to_drain(tier: BurnWindows, bad_share: float, fault_s: float) -> float 
     """Seconds after a fault of `fault_s` is cleared until some window drops to or under the
     threshold (the tier stops firing); 0 when it never got over it."""
     elapsed = 0.0
-    limit = min(_HORIZON_S, max(tier.windows_s) * 2)
+    limit = max(tier.windows_s) * 2
     while elapsed <= limit:
-        segments = [(tier.history_s, 0.0), (fault_s, bad_share), (elapsed, 0.0)]
-        if any(window_ratio(segments, w) <= tier.threshold for w in tier.windows_s):
+        if any(window_ratio([_before(tier, i, w), (fault_s, bad_share, tier.live_rps), (elapsed, 0.0, tier.live_rps)],
+                            w) <= tier.threshold for i, w in enumerate(tier.windows_s)):
             return elapsed
         elapsed += _STEP_S
     return None

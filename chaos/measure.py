@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from bongsu.catalog import Duration, error_ratio_record
+from bongsu.catalog import Duration, error_ratio_record, request_rate_record
 from chaos import alertmanager, prometheus
 from chaos.floors import BurnWindows, Floors, Timing, bound, burn_floors, outage_floors
 from chaos.stackfile import StackFile
@@ -89,18 +89,18 @@ def _duration_s(text: str) -> float:
     return Duration.parse(text).seconds
 
 
-def _burn_windows(stack: StackFile, spec: dict, injected: float, scrape_s: float) -> BurnWindows:
+def _burn_windows(stack: StackFile, spec: dict, injected: float) -> BurnWindows:
+    """The tier's windows as the recording rules saw them just before the fault."""
     selector = f'service="{spec["service"]}",slo="{spec["slo"]}"'
-    baseline = []
-    for window in spec["windows_s"]:
-        record = error_ratio_record(Duration(int(window * 1000)))
-        value = prometheus.query_value(stack.prometheus, f"max({record}{{{selector}}})", at=injected)
-        baseline.append(value or 0.0)
-    longest = max(spec["windows_s"])
-    up = prometheus.query_value(
-        stack.prometheus, f'max(count_over_time(up{{job="{spec["service"]}"}}[{int(longest)}s]))', at=injected)
-    history = min(longest, (up or 0.0) * scrape_s)
-    return BurnWindows(tuple(spec["windows_s"]), spec["threshold"], tuple(baseline), history)
+
+    def recorded(record: str) -> float:
+        return prometheus.query_value(stack.prometheus, f"max({record}{{{selector}}})", at=injected - 1) or 0.0
+
+    windows = [Duration(int(w * 1000)) for w in spec["windows_s"]]
+    baseline = tuple(recorded(error_ratio_record(w)) for w in windows)
+    window_rps = tuple(recorded(request_rate_record(w)) for w in windows)
+    live = recorded(request_rate_record(min(windows)))
+    return BurnWindows(tuple(spec["windows_s"]), spec["threshold"], baseline, window_rps, live or 1.0)
 
 
 def _group_was_active(stack: StackFile, spec: dict, injected: float) -> bool:
@@ -149,8 +149,7 @@ def measure(journal: dict, spec: dict, stack: StackFile, factor: float = LATE_FA
     timing, group_interval = _timing(stack, spec)
     if spec["kind"] == "burn":
         fault_s = at.get("cleared", time.time()) - at["injected"]
-        floors = burn_floors(timing, _burn_windows(stack, spec, at["injected"], timing.scrape_interval_s),
-                             spec["bad_share"], fault_s)
+        floors = burn_floors(timing, _burn_windows(stack, spec, at["injected"]), spec["bad_share"], fault_s)
     else:
         floors = outage_floors(timing)
     if _group_was_active(stack, spec, at["injected"]):

@@ -90,7 +90,7 @@ def test_a_missed_alert_stops_the_drill_and_still_rolls_back(demo_stack: Stack, 
     result = run_drill(experiment, _stack_file(demo_stack), tmp_path)
 
     journal = json.loads(result.journal_path.read_text())
-    assert result.verdict == "missed" and not result.passed
+    assert result.verdict == "missed" and not result.passed and not result.stop_requested
     assert journal["status"] in ("interrupted", "aborted")
     assert "OrdersTargetDown fires" in result.reason
     # The control stopped the run at the miss: no later step ran, but the rollback did.
@@ -111,7 +111,9 @@ def test_safeguard_aborts_when_real_traffic_burns(demo_stack: Stack, tmp_path: P
 
     journal = json.loads(result.journal_path.read_text())
     assert journal["status"] == "interrupted"
-    assert not result.passed
+    assert not result.passed and not result.stop_requested
+    assert "safeguard 'orders/availability real traffic under the safeguard limit'" in result.reason \
+        or "safeguard 'orders/latency real traffic under the safeguard limit'" in result.reason, result.reason
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
     assert _scrape_targets(demo_stack, "payments") == original
 

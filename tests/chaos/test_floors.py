@@ -12,16 +12,16 @@ from chaos.floors import BurnWindows, Timing, bound, burn_floors, outage_floors,
 PAGE_99_9 = 14.4 * 0.001  # the 1h/5m page threshold of a 99.9% SLO, as an error ratio
 
 
-def test_window_ratio_weighs_each_second_the_same() -> None:
+def test_window_ratio_at_steady_traffic() -> None:
     # an hour of clean history, then 60 s of 100% errors: 60/300 of the 5m window, 60/3600 of the hour
-    segments = [(3600.0, 0.0), (60.0, 1.0)]
+    segments = [(3600.0, 0.0, 5.0), (60.0, 1.0, 5.0)]
     assert window_ratio(segments, 300) == pytest.approx(0.2)
     assert window_ratio(segments, 3600) == pytest.approx(60 / 3600)
 
 
-def test_window_ratio_uses_only_the_history_there_is() -> None:
-    # a stack up for 30 s: the hour window holds 30 s of data, as Prometheus' rate() would
-    assert window_ratio([(20.0, 0.0), (10.0, 1.0)], 3600) == pytest.approx(10 / 30)
+def test_window_ratio_weighs_by_request_rate() -> None:
+    # history at 10 req/s, the faulty minute at 2 req/s: 120 bad of 600 + 120 requests in the 5m window
+    assert window_ratio([(3600.0, 0.0, 10.0), (60.0, 1.0, 2.0)], 300) == pytest.approx(120 / (2400 + 120))
 
 
 def test_full_error_burst_needs_the_long_window_share() -> None:
@@ -40,13 +40,20 @@ def test_error_rate_under_the_threshold_never_fires() -> None:
 
 
 def test_short_history_fires_almost_at_once() -> None:
-    tier = BurnWindows((3600.0, 300.0), PAGE_99_9, history_s=60.0)
+    # a Prometheus up for a minute at 5 req/s: rate() over 1h reads 300 requests / 3600 s
+    tier = BurnWindows((3600.0, 300.0), PAGE_99_9, window_rps=(300 / 3600, 300 / 300), live_rps=5.0)
     assert time_to_burn(tier, 1.0) == pytest.approx(1.0)
+
+
+def test_history_busier_than_live_traffic_slows_detection() -> None:
+    # backfilled at 10 req/s, live 2.5 req/s: 2.5d > 0.0144 x (10 x (3600 - d) + 2.5d) gives d > 198.8 s
+    tier = BurnWindows((3600.0, 300.0), PAGE_99_9, window_rps=(10.0, 10.0), live_rps=2.5)
+    assert time_to_burn(tier, 1.0) == pytest.approx(199.0)
 
 
 def test_baseline_errors_shorten_detection() -> None:
     clean = BurnWindows((3600.0, 300.0), PAGE_99_9)
-    dirty = BurnWindows((3600.0, 300.0), PAGE_99_9, baseline=(0.0144, 0.0))
+    dirty = BurnWindows((3600.0, 300.0), PAGE_99_9, baseline=(0.01, 0.0))
     assert time_to_burn(dirty, 1.0) < time_to_burn(clean, 1.0)
 
 
