@@ -115,21 +115,21 @@ def run_incident(stack: Stack, console: Console, fire_timeout: float = 240,
 
 
 def _render(stack: Stack, delivery: dict, first: bool) -> str:
-    """The Slack message as the on-call reads it, from the notifier's offline journal when there is one
-    (the first post of the message for a page, its latest update for the resolution)."""
+    """The Slack message as the on-call reads it, from the notifier's offline journal when there is one:
+    the first post of the group's message for the page; its latest update and the thread for the rest."""
     from notifier.sinks import plain_text
 
     journal = stack.run_dir / "notifier" / "notifications.jsonl"
-    records = []
-    if journal.exists():
-        for line in journal.read_text().splitlines():
-            record = json.loads(line)
-            if record.get("ts") == delivery.get("ts") and record.get("blocks"):
-                records.append(record)
-    if records:
-        record = records[0] if first else records[-1]
-        return plain_text(record["blocks"])
-    return json.dumps(delivery.get("alerts", []), indent=2)[:2000]
+    root = delivery.get("thread_ts") or delivery.get("ts")
+    records = [json.loads(line) for line in journal.read_text().splitlines()] if journal.exists() else []
+    message = [r for r in records if r.get("ts") == root and r.get("blocks")]
+    if not message:
+        return json.dumps(delivery.get("alerts", []), indent=2)[:2000]
+    text = plain_text((message[0] if first else message[-1])["blocks"])
+    if not first:
+        replies = [r.get("text", "") for r in records if r.get("thread_ts") == root]
+        text += "".join(f"\n  ↳ in thread: {reply}" for reply in replies)
+    return text
 
 
 def summary(timeline: Timeline) -> Table:
