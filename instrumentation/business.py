@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from loguru import logger
 from prometheus_client import Counter as _PromCounter
 from prometheus_client import Histogram as _PromHistogram
 
@@ -118,6 +119,4 @@ def _warn_once(message: str) -> None:
     if message in _warned:
         return
     _warned.add(message)
-    from loguru import logger
-
     logger.warning(message)

@@ -35,6 +35,7 @@ class FluentShipper:
         self._sender = FluentSender(self.tag, host=self.host, port=self.port, timeout=SEND_TIMEOUT_S,
                                     nanosecond_precision=True)
         self._wake = threading.Event()
+        self._closing = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._failures = 0
@@ -54,7 +55,8 @@ class FluentShipper:
             dropped("logs", "queue_full")
             return
         self._queue.append((time.time_ns(), record))
-        self._wake.set()
+        if not self._wake.is_set():  # set() takes a lock; skip it while the sender is already woken
+            self._wake.set()
 
     def _run(self) -> None:
         pid = os.getpid()
@@ -82,16 +84,8 @@ class FluentShipper:
             delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
             self._failures += 1
             # While backing off the queue keeps filling and overflows are counted as queue_full.
-            if self._wait_closed(delay):
+            if self._closing.wait(delay):
                 return
-
-    def _wait_closed(self, delay: float) -> bool:
-        end = time.monotonic() + delay
-        while time.monotonic() < end:
-            if self._closed:
-                return True
-            time.sleep(min(0.05, end - time.monotonic()) if end > time.monotonic() else 0)
-        return self._closed
 
     def flush(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -108,6 +102,7 @@ class FluentShipper:
         deadline = time.monotonic() + timeout_s
         self.flush(timeout_s * 0.8)
         self._closed = True
+        self._closing.set()
         self._wake.set()
         left = len(self._queue)
         self._queue.clear()

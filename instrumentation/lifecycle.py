@@ -34,7 +34,6 @@ class State:
     resource: Resource
     provider: TracerProvider | None
     processor: BoundedSpanProcessor | None
-    tracer: trace.Tracer
     red: RedMetrics
     shipper: FluentShipper | None
     spans: ServerSpans
@@ -71,10 +70,6 @@ def current() -> State:
     return state if state is not None else init()
 
 
-def is_initialised() -> bool:
-    return _state is not None
-
-
 def init(service_name: str | None = None, **options: Any) -> State:
     """Set up metrics, traces and logs for this process; calling it again returns the same state."""
     global _state, _red, _target_info, _hooks_installed
@@ -87,9 +82,6 @@ def init(service_name: str | None = None, **options: Any) -> State:
         provider, processor = (tracing.build(settings, resource) if settings.traces_enabled else (None, None))
         if provider is not None:
             _set_global_provider(provider)
-            tracer: trace.Tracer = provider.get_tracer(TRACER_NAME)
-        else:
-            tracer = trace.NoOpTracer()
         propagation.instrument_http_clients()
 
         if _red is None:
@@ -104,7 +96,7 @@ def init(service_name: str | None = None, **options: Any) -> State:
         if settings.fluent_address is not None:
             host, port = settings.fluent_address
             shipper = FluentShipper(host, port, settings.fluent_tag, settings.log_queue_size)
-        state = State(settings, resource, provider, processor, tracer, _red, shipper,
+        state = State(settings, resource, provider, processor, _red, shipper,
                       ServerSpans(provider, processor, TRACER_NAME))
         state.identity  # noqa: B018 - computes it now, and sets target_info
         redactor = Redactor(settings.redact_patterns) if settings.redact else None

@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -92,8 +93,6 @@ class JsonSink:
 
 
 def _stack(exception: Any) -> str:
-    import traceback
-
     return "".join(traceback.format_exception(exception.type, exception.value, exception.traceback))
 
 

@@ -10,7 +10,6 @@ shutdown by a deadline however the exporter behaves.
 from __future__ import annotations
 
 import collections
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +35,6 @@ class BoundedSpanProcessor(SpanProcessor):
         self._start_worker()
 
     def _start_worker(self) -> None:
-        self._pid = os.getpid()
         self._queue.clear()
         self._wake = threading.Event()
         self._idle = threading.Event()

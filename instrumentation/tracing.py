@@ -11,6 +11,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from instrumentation.otlp import OtlpHttpExporter
 from instrumentation.settings import Settings
 from instrumentation.spanqueue import BoundedSpanProcessor
 
@@ -42,10 +43,8 @@ def _exporter(settings: Settings) -> SpanExporter:
         target = endpoint.removeprefix("http://").removeprefix("https://").rstrip("/")
         return GrpcExporter(endpoint=target, insecure=endpoint.startswith("http://") or "://" not in endpoint,
                             timeout=settings.export_timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-
     url = endpoint if endpoint.rstrip("/").endswith("/v1/traces") else endpoint.rstrip("/") + "/v1/traces"
-    return HttpExporter(endpoint=url, timeout=settings.export_timeout_s)
+    return OtlpHttpExporter(url, settings.export_timeout_s)
 
 
 def build(settings: Settings, resource: Resource) -> tuple[TracerProvider, BoundedSpanProcessor | None]:
