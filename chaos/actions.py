@@ -9,7 +9,6 @@
 The last two arm a watchdog (chaos.expiry) that undoes them after `duration_s` if the drill dies.
 """
 
-from __future__ import annotations
 
 import os
 import signal

@@ -6,7 +6,6 @@ dict's `status` instead of the whole). Every probe that waits takes `timeout_s` 
 boolean ones return False so a tolerance of `true` catches it.
 """
 
-from __future__ import annotations
 
 import operator
 import time
