@@ -68,26 +68,29 @@ class Encoder:
     """ReadableSpans -> serialized ExportTraceServiceRequest."""
 
     def __init__(self) -> None:
-        self._pairs: dict[tuple[str, Any], bytes] = {}
+        self._pairs: dict[tuple[int, str, Any], bytes] = {}
 
-    def _key_value(self, key: str, value: Any) -> bytes:
-        """An encoded KeyValue (without its field tag), cached for the repeating pairs."""
+    def _key_value(self, number: int, key: str, value: Any) -> bytes:
+        """A KeyValue as field `number` of its parent, cached (tag and length included) for the
+        repeating pairs."""
         if key in _UNCACHED_KEYS:
-            return _field(1, key.encode()) + _field(2, _any_value(value))
+            return _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
         try:
-            cached = self._pairs.get((key, value))
+            cached = self._pairs.get((number, key, value))
         except TypeError:  # unhashable value (a list attribute)
-            return _field(1, key.encode()) + _field(2, _any_value(value))
+            return _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
         if cached is None:
             if len(self._pairs) >= _CACHE_LIMIT:
                 self._pairs.clear()
-            cached = self._pairs[(key, value)] = _field(1, key.encode()) + _field(2, _any_value(value))
+            cached = self._pairs[(number, key, value)] = _field(number, _field(1, key.encode())
+                                                                + _field(2, _any_value(value)))
         return cached
 
     def _attributes(self, number: int, attributes: Any) -> bytes:
         if not attributes:
             return b""
-        return b"".join([_field(number, self._key_value(k, v)) for k, v in attributes.items()])
+        key_value = self._key_value
+        return b"".join([key_value(number, k, v) for k, v in attributes.items()])
 
     def span(self, span: ReadableSpan) -> bytes:
         context = span.context
