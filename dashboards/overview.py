@@ -26,17 +26,17 @@ def _team_row(team: str, services: list[Service]) -> tuple[str, list]:
     names = "|".join(s.name for s in services)
     scope = f'service=~"{names}",service=~"$service"'
     up = timeseries(
-        "Targets up", [Query(f"min(up{{{s.promql_selector}}})", s.name) for s in services],
+        f"{team}: targets up", [Query(f"min(up{{{s.promql_selector}}})", s.name) for s in services],
         "short", minimum=0, maximum=1, thresholds=[("red", None), ("green", 1.0)],
         description="1 when Prometheus scrapes every instance of the service, 0 when one is down.")
     traffic = timeseries(
-        "Request rate", [Query(f"max by (service) ({request_rate_record(SHORT)}{{{scope}}})", "{{service}}")],
+        f"{team}: request rate", [Query(f"max by (service) ({request_rate_record(SHORT)}{{{scope}}})", "{{service}}")],
         "reqps", minimum=0, description="Requests per second (5m), from the SLO recording rules.")
     errors = timeseries(
-        "SLO error ratio (5m)", [Query(f"{error_ratio_record(SHORT)}{{{scope}}}", "{{service}} {{slo}}")],
+        f"{team}: SLO error ratio (5m)", [Query(f"{error_ratio_record(SHORT)}{{{scope}}}", "{{service}} {{slo}}")],
         "percentunit", minimum=0, description="Share of bad requests per SLO over the last 5 minutes.")
     budgets = timeseries(
-        "Error budget remaining", [
+        f"{team}: error budget remaining", [
             Query(budget_remaining(slo, f'service="{s.name}",service=~"$service",slo="{slo.name}"'),
                   f"{s.name} {slo.name}")
             for s in services for slo in s.slos],
@@ -44,7 +44,7 @@ def _team_row(team: str, services: list[Service]) -> tuple[str, list]:
         description="Share of each SLO's window budget not yet spent.")
     alertnames = "|".join(name for s in services for name in _alertnames(s))
     firing = timeseries(
-        "Firing alerts", [Query(f'count by (alertname) (ALERTS{{alertstate="firing",alertname=~"{alertnames}"}})',
+        f"{team}: firing alerts", [Query(f'count by (alertname) (ALERTS{{alertstate="firing",alertname=~"{alertnames}"}})',
                                 "{{alertname}}")],
         "short", minimum=0, incident_only=True, description="Alerts of this team's services that are firing.")
     panels = [up, traffic, errors] + ([budgets] if any(s.slos for s in services) else []) + [firing]

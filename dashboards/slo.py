@@ -39,18 +39,18 @@ def _slo_row(service: Service, slo: SLO) -> tuple[str, list, list]:
     labels = slo_labels(slo)
     what = (f"requests faster than {slo.threshold}" if slo.threshold else "requests without a 5xx")
     sli = timeseries(
-        "SLI vs objective", [Query(f"1 - {error_ratio_record(SHORT)}{{{labels}}}", "SLI (5m)"),
+        f"{slo.name}: SLI vs objective", [Query(f"1 - {error_ratio_record(SHORT)}{{{labels}}}", "SLI (5m)"),
                              Query(f"1 - {error_ratio_record(Duration.parse('1h'))}{{{labels}}}", "SLI (1h)")],
         "percentunit", maximum=1, thresholds=[("red", None), ("green", slo.objective / 100)],
         description=f"Share of {what}. The line is the objective, {slo.objective:g}%.")
     budget = timeseries(
-        f"Error budget remaining ({slo.window.human()} window)", [Query(budget_remaining(slo, labels), "remaining")],
+        f"{slo.name}: error budget remaining ({slo.window.human()} window)", [Query(budget_remaining(slo, labels), "remaining")],
         "percentunit", maximum=1, thresholds=[("red", None), ("orange", 0.0), ("green", 0.25)],
         description=f"The {slo.window.human()} error budget allows {slo.error_budget:.3%} bad requests; "
                     "below 0 the SLO is broken for the window.")
     tiers = [
         timeseries(
-            f"Burn rate {tier.windows} ({tier.severity}, {tier.factor(slo.window):g}x)",
+            f"{slo.name}: burn rate {tier.windows} ({tier.severity}, {tier.factor(slo.window):g}x)",
             [Query(f"{error_ratio_record(window)}{{{labels}}} / {slo.error_budget:g}", f"{window} window")
              for window in (tier.long, tier.short)],
             "suffix:x", minimum=0, thresholds=[("green", None), ("red", tier.factor(slo.window))],
@@ -59,7 +59,7 @@ def _slo_row(service: Service, slo: SLO) -> tuple[str, list, list]:
         for tier in TIERS
     ]
     firing = timeseries(
-        "Alerts for this SLO", [Query(f'sum by (alertstate, severity) (ALERTS{{alertname="{service.slo_alert(slo)}"}})',
+        f"{slo.name}: alerts", [Query(f'sum by (alertstate, severity) (ALERTS{{alertname="{service.slo_alert(slo)}"}})',
                                       "{{severity}} {{alertstate}}")],
         "short", minimum=0, incident_only=True,
         description=f"{service.slo_alert(slo)} rules that are pending or firing, by severity.")

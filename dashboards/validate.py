@@ -44,6 +44,10 @@ def dashboard_problems(dashboard: Mapping) -> tuple[int, list[str]]:
     values = variable_values(dashboard)
     problems: list[str] = []
     checked = 0
+    titles = [p.get("title") for p in dashboard.get("panels", []) if p.get("type") != "row"]
+    for title in sorted({t for t in titles if titles.count(t) > 1}):
+        problems.append(f"panel title {title!r} is used {titles.count(title)} times; titles select panels "
+                        "(preview, incident-only lists), so each must be unique")
     for panel in dashboard.get("panels", []):
         if panel.get("type") not in ("timeseries", "row"):
             problems.append(f"panel {panel.get('title')!r} is a {panel.get('type')!r} panel; "

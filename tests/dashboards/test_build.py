@@ -75,15 +75,14 @@ def test_slo_burn_rate_panels_draw_each_tier_threshold(catalog: Catalog, out: Pa
     panels = _panels(slo_model)
     availability = catalog.service("payments").slos[0]
     for tier in TIERS:
-        # Both SLOs of payments have the same title for the tier panel; the first one is availability.
-        burn = next(p for p in slo_model["panels"] if p["title"].startswith(f"Burn rate {tier.windows} "))
+        burn = panels[f"availability: burn rate {tier.windows} ({tier.severity}, {tier.factor(availability.window):g}x)"]
         steps = burn["fieldConfig"]["defaults"]["thresholds"]["steps"]
         assert steps[-1]["value"] == tier.factor(availability.window)
         assert burn["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line"
         exprs = [t["expr"] for t in burn["targets"]]
         assert any(f"slo:sli_error:ratio_rate{tier.long}{{" in e for e in exprs)
         assert any(f"slo:sli_error:ratio_rate{tier.short}{{" in e for e in exprs)
-    assert "Alerts for this SLO" in panels
+    assert {"availability: alerts", "latency: alerts", "latency: SLI vs objective"} <= set(panels)
 
 
 def test_folders_per_team_in_the_provisioning_files(catalog: Catalog, out: Path) -> None:
@@ -145,6 +144,12 @@ def test_check_fails_an_unknown_variable_and_a_graph_panel(catalog: Catalog, out
     failures = _failures(catalog, out)
     assert "$team is not a variable of this dashboard" in failures
     assert "'graph' panel" in failures
+
+
+def test_check_fails_a_panel_title_used_twice(catalog: Catalog, out: Path) -> None:
+    build.generate(catalog, BuildOptions(out=out))
+    _edit(out, "bongsu-red-payments", lambda m: m["panels"][2].update(title=m["panels"][1]["title"]))
+    assert "panel title 'Request rate by route' is used 2 times" in _failures(catalog, out)
 
 
 def test_check_fails_when_an_alert_links_to_a_missing_dashboard(catalog: Catalog, out: Path) -> None:
