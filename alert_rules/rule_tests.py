@@ -13,6 +13,7 @@ Plus the symptom alerts: target down, and metrics absent while up.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from bongsu.catalog import SLO, TIERS, BurnRateTier, Catalog, Duration, Service
 
 from alert_rules.rules import (
     BURN_FORMAT,
+    BURN_TEMPLATE,
     METRICS_ABSENT_FOR,
     REQUESTS,
     symptom_group,
@@ -150,18 +152,32 @@ def input_series(service: Service, slo: SLO, scenario: Scenario) -> list[dict]:
             {"series": f"{REQUESTS}_count" + _labels(sel), "values": total_series}]
 
 
+@functools.lru_cache(maxsize=256)
+def plan(slo: SLO) -> tuple[tuple[Scenario, tuple[tuple[BurnRateTier, float], ...]], ...]:
+    """Scenarios and their expected tiers; SLOs with the same objective, window and floor share one plan."""
+    return tuple((scenario, tuple(expected_tiers(slo, scenario))) for scenario in scenarios(slo))
+
+
 def slo_tests(catalog: Catalog, service: Service, slo: SLO) -> list[dict]:
+    alert = service.slo_alert(slo)
+    # Labels and annotations per tier, computed once; each scenario only fills in the burn it shows.
+    expected_for = {tier: (tier_labels(service, slo, tier), tier_annotations(catalog, service, slo, tier))
+                    for tier in TIERS}
     tests = []
-    for scenario in scenarios(slo):
-        expected = [{"exp_labels": tier_labels(service, slo, tier),
-                     "exp_annotations": tier_annotations(catalog, service, slo, tier, BURN_FORMAT % burn)}
-                    for tier, burn in expected_tiers(slo, scenario)]
+    shape = SLO(name="plan", sli=slo.sli, objective=slo.objective, window=slo.window,
+                threshold=slo.threshold, min_request_rate=slo.min_request_rate)
+    for scenario, firing in plan(shape):
+        expected = []
+        for tier, burn in firing:
+            labels, annotations = expected_for[tier]
+            shown = BURN_FORMAT % burn
+            expected.append({"exp_labels": labels, "exp_annotations": {
+                key: text.replace(BURN_TEMPLATE, shown) for key, text in annotations.items()}})
         tests.append({
-            "name": f"{service.slo_alert(slo)}: {scenario.name}",
+            "name": f"{alert}: {scenario.name}",
             "interval": f"{STEP_MINUTES}m",
             "input_series": input_series(service, slo, scenario),
-            "alert_rule_test": [{"eval_time": f"{EVAL_MINUTES}m", "alertname": service.slo_alert(slo),
-                                 "exp_alerts": expected}],
+            "alert_rule_test": [{"eval_time": f"{EVAL_MINUTES}m", "alertname": alert, "exp_alerts": expected}],
         })
     return tests
 
