@@ -62,10 +62,10 @@ def drill_command(
         raise _fail(f"no drill named {name!r}; drills: {', '.join(available)}")
     chosen = list(available.values()) if run_all else [available[name]]
     stack_file = _stack_path(stack)
-    if stack_file:
-        results = _run_all(model, chosen, stack_file, out)
-    else:
-        results = _with_own_stack(model, chosen, out)
+    try:
+        results = _run_all(model, chosen, stack_file, out) if stack_file else _with_own_stack(model, chosen, out)
+    except KeyboardInterrupt:
+        raise _fail("interrupted; faults were rolled back or expire by themselves", 130) from None
     _report(results, out)
     missed = [r for r in results if not r.passed]
     if missed:

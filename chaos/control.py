@@ -33,7 +33,8 @@ def after_activity_control(context: dict, state: dict, experiment: dict | None =
         return
     name = context.get("name", "?")
     if state.get("status") == "failed":
-        marks.mark("stopped_by_control")
+        if not any("InterruptExecution" in line for line in state.get("exception") or []):
+            marks.mark("stopped_by_control")  # a real miss, not a Ctrl-C/SIGTERM inside a waiting probe
         raise InterruptExecution(f"drill step '{name}' failed: {state.get('exception', [''])[-1].strip()}")
     if "tolerance" in context and not within_tolerance(context["tolerance"], state.get("output"),
                                                        configuration, secrets):

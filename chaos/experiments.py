@@ -141,6 +141,7 @@ def slo_experiment(catalog: Catalog, service: Service, slo: SLO, timeouts: Timeo
     receiver = team.receiver if team else "default"
     channel = catalog.channel_for_team(service.team)
     drill = {"name": slo_drill_name(service, slo), "kind": "burn", "service": service.name, "slo": slo.name,
+             "selector": service.promql_selector,
              "alertname": alertname, "labels": labels, "receiver": receiver, "channel": channel,
              "fault": fault, "bad_share": bad_share,
              "windows_s": [tier.long.seconds, tier.short.seconds],

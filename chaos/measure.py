@@ -14,6 +14,7 @@ from chaos import alertmanager, prometheus
 from chaos.floors import BurnWindows, Floors, Timing, bound, burn_floors, outage_floors
 from chaos.stackfile import StackFile
 
+REQUESTS = "http_server_request_duration_seconds"  # the SDK's request histogram (docs/contracts.md)
 INJECT = {"inject_fault", "stop_service", "make_target_unreachable"}
 CLEAR = {"clear_fault", "start_service", "restore_target"}
 LATE_FACTOR = 1.25
@@ -89,17 +90,23 @@ def _duration_s(text: str) -> float:
     return Duration.parse(text).seconds
 
 
-def _burn_windows(stack: StackFile, spec: dict, injected: float) -> BurnWindows:
-    """The tier's windows as the recording rules saw them just before the fault."""
+def _burn_windows(stack: StackFile, spec: dict, at: dict[str, float]) -> BurnWindows:
+    """The tier's windows as the recording rules saw them just before the fault, and the traffic the
+    fault hit (the short window's request rate while it was on: a young stack has none before)."""
     selector = f'service="{spec["service"]}",slo="{spec["slo"]}"'
 
-    def recorded(record: str) -> float:
-        return prometheus.query_value(stack.prometheus, f"max({record}{{{selector}}})", at=injected - 1) or 0.0
+    def recorded(record: str, when: float) -> float:
+        return prometheus.query_value(stack.prometheus, f"max({record}{{{selector}}})", at=when) or 0.0
 
+    before = at["injected"] - 1
     windows = [Duration(int(w * 1000)) for w in spec["windows_s"]]
-    baseline = tuple(recorded(error_ratio_record(w)) for w in windows)
-    window_rps = tuple(recorded(request_rate_record(w)) for w in windows)
-    live = recorded(request_rate_record(min(windows)))
+    baseline = tuple(recorded(error_ratio_record(w), before) for w in windows)
+    window_rps = tuple(recorded(request_rate_record(w), before) for w in windows)
+    # Not the recorded 5m rate: on a young stack rate() divides a short history by the whole window.
+    until = at.get("firing") or at.get("cleared") or time.time()
+    span = max(int(until - at["injected"]), 15)
+    live = prometheus.query_value(
+        stack.prometheus, f'sum(rate({REQUESTS}_count{{{spec["selector"]}}}[{span}s]))', at=until)
     return BurnWindows(tuple(spec["windows_s"]), spec["threshold"], baseline, window_rps, live or 1.0)
 
 
@@ -149,7 +156,7 @@ def measure(journal: dict, spec: dict, stack: StackFile, factor: float = LATE_FA
     timing, group_interval = _timing(stack, spec)
     if spec["kind"] == "burn":
         fault_s = at.get("cleared", time.time()) - at["injected"]
-        floors = burn_floors(timing, _burn_windows(stack, spec, at["injected"]), spec["bad_share"], fault_s)
+        floors = burn_floors(timing, _burn_windows(stack, spec, at), spec["bad_share"], fault_s)
     else:
         floors = outage_floors(timing)
     if _group_was_active(stack, spec, at["injected"]):
