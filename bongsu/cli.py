@@ -75,7 +75,7 @@ def check_command(catalog: CatalogOption = None) -> None:
     failed = [f for f in findings if not f.ok]
     for finding in findings:
         mark = "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {finding.check}", highlight=False)
+        console.print(f"{mark} {finding.check}", highlight=False, soft_wrap=True)
         if finding.detail and not finding.ok:
             console.print(f"      {finding.detail}", highlight=False, markup=False)
     if failed:
