@@ -18,7 +18,7 @@ from dashboards.panel_data import query_range
 
 pytestmark = pytest.mark.e2e
 WARM_UP_S = 180  # 5m-window recording rules and rates need a few scrapes and evaluations first
-CURVE_S = 60  # the preview test draws once every dashboard has at least this much history
+CURVE_S = 40  # the preview test draws once every dashboard has at least this much history
 
 
 def _gaps(stack: Stack) -> tuple[list[str], list[str]]:
