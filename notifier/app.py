@@ -22,7 +22,8 @@ from notifier.graph import GraphPoster
 from notifier.interactions import handle_actions, run_in
 from notifier.logs import log
 from notifier.metrics import Metrics
-from notifier.payload import PayloadError, parse_notification
+from notifier.payload import Notification, PayloadError, parse_notification
+from notifier.routing import channel_for
 from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
 from notifier.sinks import Sink, SlackSink, TerminalSink
@@ -31,6 +32,45 @@ from notifier.store import Store
 
 class BodyTooLarge(Exception):
     pass
+
+
+class GroupCommit:
+    """Coalesces concurrent webhooks into one outbox transaction: one fsync answers many requests.
+
+    Every caller still gets its answer only after its own row is on disk.
+    """
+
+    def __init__(self, store: Store, executor: ThreadPoolExecutor, catalog: Catalog) -> None:
+        self._store, self._executor, self._catalog = store, executor, catalog
+        self._waiting: list[tuple[Notification, float, asyncio.Future]] = []
+        self._flushing = False
+
+    async def accept(self, notification: Notification, received_at: float) -> int | None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((notification, received_at, future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    ids = await loop.run_in_executor(self._executor, self._store.accept_many,
+                                                     [(n, channel_for(n, self._catalog), at) for n, at, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - every waiter learns it was not recorded
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for (_, _, future), row_id in zip(batch, ids):
+                        if not future.done():
+                            future.set_result(row_id)
+        finally:
+            self._flushing = False
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -67,6 +107,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
     run = run_in(store_executor)
     graphs = GraphPoster(settings.prometheus_url) if settings.prometheus_url and not settings.offline else None
     deliverer = Deliverer(store, sink, catalog, settings, metrics, store_executor, graphs)
+    intake = GroupCommit(store, store_executor, catalog)
 
     async def alertmanager(request: Request) -> Response:
         if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
@@ -90,7 +131,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             log.warning("webhook rejected: malformed", detail=str(exc)[:500])
             return JSONResponse({"error": str(exc)}, 400)
         try:
-            accepted = await run(store.accept, notification, time.time())
+            accepted = await intake.accept(notification, time.time())
         except Exception as exc:  # noqa: BLE001 - any storage failure: say 5xx so Alertmanager retries
             metrics.received.labels("store_error").inc()
             log.error("webhook not recorded; answering 503 so Alertmanager retries", error=type(exc).__name__,

@@ -20,8 +20,8 @@ from notifier.graph import GraphPoster
 from notifier.logs import log
 from notifier.metrics import Metrics
 from notifier.payload import Notification
-from notifier.render import GroupView, change_note, group_message
-from notifier.routing import channel_for, dashboard_url, runbook_url
+from notifier.render import GroupView, Message, change_note, group_message
+from notifier.routing import dashboard_url, runbook_url
 from notifier.runbooks import runbook_excerpt
 from notifier.settings import Settings
 from notifier.sinks import CHANNEL_ERRORS, PermanentError, Posted, RetryLater, Sink
@@ -68,6 +68,7 @@ class Deliverer:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
                 except TimeoutError:
                     pass
+                await asyncio.sleep(0.01)  # let a burst of webhooks land before scanning the outbox
                 self._wake.clear()
         finally:
             self.running = False
@@ -118,24 +119,23 @@ class Deliverer:
             runbook_url=runbook_url(notification, self.catalog),
             dashboard_url=dashboard_url(notification, self.catalog),
             acked_by=group.acked_by, acked_at=group.acked_at,
-            silenced_by=group.silenced_by, silenced_until=group.silenced_until,
+            silenced_by=group.silenced_by,
+            silenced_until=group.silenced_until if (group.silenced_until or 0) > time.time() else None,
         )
 
     async def _deliver_state(self, item: Pending, group: Group) -> Posted:
         notification = Notification.model_validate_json(item.payload)
         if group.root_ts is None:
-            if group.channel is None:
-                group.channel = channel_for(notification, self.catalog)
-                await self._db(self.store.set_channel, item.group_key, group.channel)
-            message = group_message(self._view(notification, group))
-            posted = await self._post(item, "post", group, message.text, message.blocks, None)
+            # Rendered only once the channel's turn comes: a backlog of new groups costs no CPU meanwhile.
+            posted = await self._post(item, "post", group, lambda: group_message(self._view(notification, group)),
+                                      None)
             await self._db(self.store.set_root, item.group_key, group.channel, posted.channel_id, posted.ts)
             if self.graphs is not None and notification.status == "firing":
                 self._spawn(self._graph(notification, posted))
             return posted
         note = change_note(group.last, notification)
         await self._update(item, group, group_message(self._view(notification, group)))
-        return await self._post(item, "reply", group, note, None, group.root_ts)
+        return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
 
     async def _deliver_refresh(self, item: Pending, group: Group) -> Posted:
         current = group.last
@@ -143,11 +143,11 @@ class Deliverer:
             raise DeliveryFailed("no message to refresh yet")
         note = json.loads(item.payload)["note"]
         await self._update(item, group, group_message(self._view(current, group)))
-        return await self._post(item, "reply", group, note, None, group.root_ts)
+        return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
 
     # --- steps ------------------------------------------------------------------------------------
 
-    async def _post(self, item: Pending, step: str, group: Group, text: str, blocks: list[dict] | None,
+    async def _post(self, item: Pending, step: str, group: Group, render: Callable[[], Message],
                     thread_ts: str | None) -> Posted:
         record = item.steps.setdefault(step, {})
         if "ts" in record:
@@ -168,7 +168,8 @@ class Deliverer:
                 if not record.get("sent"):
                     record["sent"] = True
                     await self._db(self.store.save_steps, item.id, item.steps)
-                posted = await self._slack(self.sink.post, channel, text, blocks, thread_ts, step_id)
+                message = render()
+                posted = await self._slack(self.sink.post, channel, message.text, message.blocks, thread_ts, step_id)
                 self.metrics.delivered.labels(self.sink.method_post).inc()
                 if not thread_ts:
                     self._channel_ids[channel] = posted.channel_id
@@ -195,7 +196,7 @@ class Deliverer:
         await self._db(self.store.save_steps, item.id, item.steps)
         return posted
 
-    async def _update(self, item: Pending, group: Group, message) -> None:
+    async def _update(self, item: Pending, group: Group, message: Message) -> None:
         record = item.steps.setdefault("update", {})
         if record.get("done"):
             return
@@ -203,6 +204,7 @@ class Deliverer:
         while True:
             try:
                 await self._slack(self.sink.update, group.channel_id, group.root_ts, message.text, message.blocks)
+                self.metrics.delivered.labels(self.sink.method_update).inc()
                 break
             except RetryLater as exc:
                 attempt += 1
@@ -211,8 +213,7 @@ class Deliverer:
                 self.metrics.failures.labels(exc.error).inc()
                 log.error("permanent Slack error updating the group's message", error=exc.error,
                           group_key=item.group_key)
-                break  # the thread reply already told the story; the next state updates again
-        self.metrics.delivered.labels("chat.update" if self.sink.method_post != "terminal" else "terminal").inc()
+                break  # the thread reply still tells the story; the next state updates again
         record["done"] = True
         await self._db(self.store.save_steps, item.id, item.steps)
 

@@ -57,7 +57,7 @@ class GroupView:
 @dataclass
 class Message:
     text: str
-    blocks: list[dict]
+    blocks: list[dict] | None  # None for thread replies: text only
 
 
 def _escape(text: str) -> str:

@@ -53,6 +53,7 @@ class Posted:
 
 class Sink(Protocol):
     method_post: str
+    method_update: str
 
     def post(self, channel: str, text: str, blocks: list[dict] | None, thread_ts: str | None,
              step_id: str) -> Posted: ...
@@ -68,6 +69,7 @@ class SlackSink:
     """slack-sdk's WebClient with its own retries switched off: the outbox does the retrying."""
 
     method_post = "chat.postMessage"
+    method_update = "chat.update"
 
     def __init__(self, token: str, base_url: str, timeout: float) -> None:
         self._client = WebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
@@ -128,7 +130,7 @@ def _retry_after(headers) -> float:
 class TerminalSink:
     """The offline default: a readable rendering on stdout plus one JSON line per call in a file."""
 
-    method_post = "terminal"
+    method_post = method_update = "terminal"
 
     def __init__(self, journal: Path, out: TextIO | None = None) -> None:
         self.journal = journal

@@ -126,23 +126,33 @@ class Store:
 
     # --- intake -------------------------------------------------------------------------------
 
-    def accept(self, notification: Notification, received_at: float | None = None) -> int | None:
-        """Record a group state durably; None when that exact state was already recorded."""
-        received_at = time.time() if received_at is None else received_at
-        key = notification.state_key()
+    def accept(self, notification: Notification, channel: str, received_at: float | None = None) -> int | None:
+        """Record a group state durably; None when that exact state was already recorded.
+
+        `channel` is where a new group will be posted; a known group keeps the channel it lives in.
+        """
+        return self.accept_many([(notification, channel, time.time() if received_at is None else received_at)])[0]
+
+    def accept_many(self, batch: list[tuple[Notification, str, float]]) -> list[int | None]:
+        """Several webhooks in one transaction (one fsync); a row id per new state, None per duplicate."""
+        found: list[int | None] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._ensure_group(notification.group_key)
-                cursor = self._db.execute(
-                    "INSERT OR IGNORE INTO notifications (state_key, group_key, kind, status, payload, received_at)"
-                    " VALUES (?, ?, 'alert', ?, ?, ?)",
-                    (key, notification.group_key, notification.status, notification.to_json(), received_at))
+                for notification, channel, received_at in batch:
+                    self._db.execute("INSERT OR IGNORE INTO groups (group_key, group_id, channel) VALUES (?, ?, ?)",
+                                     (notification.group_key, uuid.uuid4().hex[:16], channel))
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO notifications"
+                        " (state_key, group_key, kind, status, payload, received_at) VALUES (?, ?, 'alert', ?, ?, ?)",
+                        (notification.state_key(), notification.group_key, notification.status,
+                         notification.to_json(), received_at))
+                    found.append(cursor.lastrowid if cursor.rowcount else None)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return cursor.lastrowid if cursor.rowcount else None
+        return found
 
     def enqueue_refresh(self, group_key: str, note: str) -> int:
         """Queue a re-render of a group's message plus a thread note (after an ack or silence)."""
@@ -152,10 +162,6 @@ class Store:
                 " VALUES (?, ?, 'refresh', 'refresh', ?, ?)",
                 (f"refresh:{uuid.uuid4().hex}", group_key, json.dumps({"note": note}), time.time()))
         return cursor.lastrowid
-
-    def _ensure_group(self, group_key: str) -> None:
-        self._db.execute("INSERT OR IGNORE INTO groups (group_key, group_id) VALUES (?, ?)",
-                         (group_key, uuid.uuid4().hex[:16]))
 
     # --- delivery -------------------------------------------------------------------------------
 
@@ -190,6 +196,10 @@ class Store:
                 if item.kind == "alert":
                     self._db.execute("UPDATE groups SET last_payload=? WHERE group_key=?",
                                      (item.payload, item.group_key))
+                if item.kind == "alert" and item.status == "resolved":
+                    # The resolved message keeps showing who acknowledged; a refire is a new incident.
+                    self._db.execute("UPDATE groups SET acked_by=NULL, acked_at=NULL WHERE group_key=?",
+                                     (item.group_key,))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

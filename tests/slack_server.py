@@ -362,7 +362,7 @@ class SlackServer:
             ts = self._ts()
             message = {"channel": name,
                        "channel_id": channel_id, "ts": ts, "thread_ts": thread_ts, "text": params["text"],
-                       "blocks": blocks, "metadata": metadata, "edits": [], "files": []}
+                       "blocks": blocks, "metadata": metadata, "edits": [], "files": [], "at": time.time()}
             self._messages.append(message)
             self._changed.notify_all()
         return {"ok": True, "channel": channel_id, "ts": ts, "message": {"text": params["text"], "ts": ts}}
