@@ -173,8 +173,10 @@ def slo_tests(catalog: Catalog, service: Service, slo: SLO) -> list[dict]:
             shown = BURN_FORMAT % burn
             expected.append({"exp_labels": labels, "exp_annotations": {
                 key: text.replace(BURN_TEMPLATE, shown) for key, text in annotations.items()}})
+        severities = {tier.severity for tier, _ in firing}
+        outcome = ("pages" if "page" in severities else "tickets, no page" if severities else "nothing fires")
         tests.append({
-            "name": f"{alert}: {scenario.name}",
+            "name": f"{alert}: {scenario.name} -> {outcome}",
             "interval": f"{STEP_MINUTES}m",
             "input_series": input_series(service, slo, scenario),
             "alert_rule_test": [{"eval_time": f"{EVAL_MINUTES}m", "alertname": alert, "exp_alerts": expected}],
