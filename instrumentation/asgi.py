@@ -129,7 +129,7 @@ def _finish(state: Any, scope: Scope, span: RequestSpan, method: str, root_path:
         span.set_error(str(status))
     span.end()
     state.red.finished(method, route, status, time.perf_counter() - started,
-                       format(span.context.trace_id, "032x") if span.sampled else None)
+                       span.context.trace_id if span.sampled else None)
 
 
 async def _metrics(state: Any, scope: Scope, send: Send) -> None:

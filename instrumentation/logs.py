@@ -24,11 +24,21 @@ from instrumentation.selfmetrics import dropped
 _INVALID_SPAN = trace.INVALID_SPAN
 
 
+_CORE_KEYS = frozenset({"time", "level", "message", "logger", "trace_id", "span_id", "trace_flags", "exception",
+                        "service.name", "service.version", "deployment.environment", "service.instance.id"})
+_encode = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+
+
 class JsonSink:
-    """A loguru sink writing one JSON object per line."""
+    """A loguru sink writing one JSON object per line.
+
+    The line is assembled from pre-encoded pieces (the identity is encoded once per process), since
+    this runs on the request path for every record; the fluent shipper gets the finished line and
+    parses it on its own thread.
+    """
 
     def __init__(self, stream: TextIO, identity: Callable[[], dict[str, str]], redactor: Redactor | None,
-                 ship: Callable[[dict[str, Any]], None] | None) -> None:
+                 ship: Callable[[str], None] | None) -> None:
         self.stream = stream
         self.identity = identity
         self.redactor = redactor
@@ -36,6 +46,8 @@ class JsonSink:
         self._lock = threading.Lock()
         self._second = -1
         self._second_text = ""
+        self._identity_for: dict[str, str] | None = None
+        self._identity_json = ""
 
     def _timestamp(self, stamp: float) -> str:
         """RFC 3339 UTC with microseconds; the date-time part is formatted once per second."""
@@ -45,11 +57,16 @@ class JsonSink:
             self._second = second
         return f"{self._second_text}.{int((stamp - second) * 1e6):06d}Z"
 
+    def _identity_fragment(self) -> str:
+        identity = self.identity()
+        if identity is not self._identity_for:  # a new dict after a fork
+            self._identity_json = "," + _encode(identity)[1:-1] if identity else ""
+            self._identity_for = identity
+        return self._identity_json
+
     def __call__(self, message: Any) -> None:
         try:
-            record = message.record
-            entry = self.entry(record)
-            line = json.dumps(entry, default=str, ensure_ascii=False)
+            line = self.line(message.record)
         except Exception:  # noqa: BLE001 - a log call must never fail the caller
             dropped("logs", "format_error")
             return
@@ -59,37 +76,34 @@ class JsonSink:
         except Exception:  # noqa: BLE001 - closed or broken stdout
             dropped("logs", "stdout_error")
         if self.ship is not None:
-            self.ship(entry)
+            self.ship(line)
 
-    def entry(self, record: dict[str, Any]) -> dict[str, Any]:
+    def line(self, record: dict[str, Any]) -> str:
         redact = self.redactor
         text = record["message"]
-        entry: dict[str, Any] = {
-            "time": self._timestamp(record["time"].timestamp()),
-            "level": record["level"].name,
-            "message": redact(text) if redact else text,
-            "logger": record["extra"].get("logger_name") or record["name"],
-        }
-        entry.update(self.identity())
+        extra = record["extra"]
+        parts = ['{"time":"', self._timestamp(record["time"].timestamp()), '","level":"', record["level"].name,
+                 '","message":', _encode(redact(text) if redact else text),
+                 ',"logger":', _encode(extra.get("logger_name") or record["name"]), self._identity_fragment()]
         span = trace.get_current_span()
         if span is not _INVALID_SPAN:
             context = span.get_span_context()
             if context.is_valid:
-                entry["trace_id"] = format(context.trace_id, "032x")
-                entry["span_id"] = format(context.span_id, "016x")
-                entry["trace_flags"] = format(context.trace_flags, "02x")
-        extra = record["extra"]
+                parts.append(',"trace_id":"%032x","span_id":"%016x","trace_flags":"%02x"'
+                             % (context.trace_id, context.span_id, context.trace_flags))
         if extra:
-            for key, value in extra.items():
-                if key == "logger_name":
-                    continue
-                entry.setdefault(key, redact(value) if redact and isinstance(value, str) else value)
+            fields = {key: redact(value) if redact and isinstance(value, str) else value
+                      for key, value in extra.items() if key != "logger_name" and key not in _CORE_KEYS}
+            if fields:
+                parts += [",", _encode(fields)[1:-1]]
         exception = record["exception"]
         if exception is not None:
-            entry["exception"] = {"type": getattr(exception.type, "__name__", str(exception.type)),
-                                  "message": redact(str(exception.value)) if redact else str(exception.value),
-                                  "stack": _stack(exception)}
-        return entry
+            parts += [',"exception":', _encode({
+                "type": getattr(exception.type, "__name__", str(exception.type)),
+                "message": redact(str(exception.value)) if redact else str(exception.value),
+                "stack": _stack(exception)})]
+        parts.append("}")
+        return "".join(parts)
 
 
 def _stack(exception: Any) -> str:

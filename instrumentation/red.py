@@ -6,6 +6,9 @@ Created once by `init()` (the buckets are an init option); the ASGI and WSGI mid
 
 from __future__ import annotations
 
+import time
+from bisect import bisect_left
+
 from prometheus_client import Gauge, Histogram
 
 from instrumentation.guard import LabelGuard
@@ -17,6 +20,9 @@ ACTIVE = "http_server_active_requests"
 ADVISED_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 UNMATCHED = "unmatched"  # the http_route of every request no route template matched
 OTHER_METHOD = "_OTHER"  # semconv: methods outside the known set
+# Prometheus keeps one exemplar per bucket and series; refreshing it more often than this only costs
+# CPU (prometheus-client validates every exemplar).
+EXEMPLAR_INTERVAL_S = 0.1
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"})
 
 
@@ -35,14 +41,21 @@ class RedMetrics:
                             multiprocess_mode="livesum")
         self._guard = LabelGuard(self.duration, DURATION, 3, max_series)
         self._active = {m: self.active.labels(m) for m in (*KNOWN_METHODS, OTHER_METHOD)}
+        # (series, bucket) -> when its exemplar was last set; bounded by max_series x buckets.
+        self._exemplar_at: dict[tuple[int, int], float] = {}
 
     def started(self, method: str) -> None:
         self._active[method].inc()
 
-    def finished(self, method: str, route: str, status: int, seconds: float, trace_id: str | None) -> None:
+    def finished(self, method: str, route: str, status: int, seconds: float, trace_id: int | None) -> None:
+        """`trace_id` of the sampled request (None when not sampled) becomes the bucket's exemplar."""
         self._active[method].dec()
         child = self._guard.child((method, route, str(status)))
         if trace_id is not None and self.exemplars:
-            child.observe(seconds, {"trace_id": trace_id})
-        else:
-            child.observe(seconds)
+            key = (id(child), bisect_left(self.buckets, seconds))
+            now = time.monotonic()
+            if now - self._exemplar_at.get(key, -1.0) >= EXEMPLAR_INTERVAL_S:
+                self._exemplar_at[key] = now
+                child.observe(seconds, {"trace_id": format(trace_id, "032x")})
+                return
+        child.observe(seconds)

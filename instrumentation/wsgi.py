@@ -104,7 +104,7 @@ class _Finisher:
                 span.set_error(str(code))
             span.end()
             state.red.finished(method, route, code, time.perf_counter() - started,
-                               format(span.context.trace_id, "032x") if span.sampled else None)
+                               span.context.trace_id if span.sampled else None)
         except Exception:  # noqa: BLE001
             dropped("metrics", "sdk_error")
 

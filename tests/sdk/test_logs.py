@@ -112,3 +112,25 @@ def test_sdk_disabled_keeps_metrics_and_logs(sdk, monkeypatch):
     assert lifecycle.current().provider is None
     logger.info("still logging")
     assert handle.lines()[-1]["message"] == "still logging"
+
+
+def test_a_broken_record_or_stream_never_reaches_the_caller(sdk):
+    from starlette.testclient import TestClient
+
+    from tests.sdk.apps import starlette_app
+    from tests.sdk.conftest import sample
+
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    stream = __import__("io").StringIO()
+    sdk(log_stream=stream)
+    before = sample("bongsu_sdk_dropped_total", signal="logs", reason="format_error")
+    logger.bind(thing=Unprintable()).info("with a bad extra")  # must not raise
+    assert sample("bongsu_sdk_dropped_total", signal="logs", reason="format_error") == before + 1
+    stream.close()  # stdout gone (a closed pipe): requests still succeed, the loss is counted
+    before = sample("bongsu_sdk_dropped_total", signal="logs", reason="stdout_error")
+    client = TestClient(instrumentation.instrument_asgi(starlette_app()))
+    assert client.get("/items/1").status_code == 200
+    assert sample("bongsu_sdk_dropped_total", signal="logs", reason="stdout_error") > before
