@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import httpx
+from bongsu.observe import deliveries
 
-
-def deliveries(url: str, token: str) -> list[dict]:
-    """`GET /api/deliveries` (bearer `BONGSU_WEBHOOK_TOKEN`), oldest first."""
-    response = httpx.get(f"{url}/api/deliveries", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    response.raise_for_status()
-    return response.json()
+__all__ = ["deliveries", "delivered_at", "carries", "first_delivery"]
 
 
 def delivered_at(delivery: dict) -> float:
