@@ -152,7 +152,8 @@ def burn_graph(stack: StackFile, service: Service, start: float, end: float, out
             ax.annotate(name, (datetime.fromtimestamp(at, timezone.utc), ax.get_ylim()[1] * 0.9), fontsize=8,
                         rotation=90, va="top")
         ax.set_title(f"{service.name} {slo.name} ({slo.objective:g}% over {slo.window})", fontsize=10)
-        ax.set_ylabel("x sustainable")
+        ax.set_yscale("symlog", linthresh=1)  # a 1000x burst and a 14.4x threshold on one axis
+        ax.set_ylabel("x sustainable (symlog)")
         ax.legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
