@@ -8,14 +8,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from bongsu.binaries import MissingBinary
 from bongsu.build import BuildOptions, build, check
-from bongsu.catalog import CatalogError, Catalog, Duration, load_catalog
-
-console = Console()
-err = Console(stderr=True)
+from bongsu.catalog import Duration
+from bongsu.terminal import CatalogOption, console, fail, read_catalog
 
 app = typer.Typer(
     name="bongsu",
@@ -24,24 +21,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-CatalogOption = Annotated[
-    Optional[Path],
-    typer.Option("--catalog", "-c", help="Service catalog YAML (default: the demo shop's)."),
-]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one red line for a user mistake or a missing prerequisite; never a traceback."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def read_catalog(path: Optional[Path]) -> Catalog:
-    try:
-        return load_catalog(path)
-    except CatalogError as exc:
-        raise fail(f"the catalog has {len(exc.problems)} problem(s):\n{exc}") from None
 
 
 @app.command("build")

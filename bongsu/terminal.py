@@ -1,0 +1,34 @@
+"""How every `bongsu` command talks to a person: results on stdout, and a user's mistake or a missing
+prerequisite as one red line on stderr with a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from bongsu.catalog import Catalog, CatalogError, load_catalog
+
+console = Console()
+err = Console(stderr=True)
+
+CatalogOption = Annotated[
+    Optional[Path],
+    typer.Option("--catalog", "-c", help="Service catalog YAML (default: the demo shop's)."),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print `message` as one error and return the Exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def read_catalog(path: Optional[Path]) -> Catalog:
+    """The catalog at `path` (the demo's when None), or exit 2 listing every located problem."""
+    try:
+        return load_catalog(path)
+    except CatalogError as exc:
+        raise fail(f"the catalog has {len(exc.problems)} problem(s):\n{exc}") from None
