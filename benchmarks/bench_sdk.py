@@ -45,7 +45,13 @@ def serve_sink(port_file: str) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a measured child exits with os._exit mid-request by design
+
+    server = Server(("127.0.0.1", 0), Handler)
     Path(port_file).write_text(str(server.server_address[1]))
     server.serve_forever()
 
