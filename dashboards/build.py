@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from grafanalib._gen import DashboardEncoder
+
 from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog
 
 from dashboards import provisioning, validate
-from dashboards.boards import boards, to_json
+from dashboards.boards import boards
 
 
 def generate(catalog: Catalog, options: BuildOptions) -> Iterable[Path]:
@@ -23,7 +25,8 @@ def generate(catalog: Catalog, options: BuildOptions) -> Iterable[Path]:
         stale.unlink()
     for board in made:
         path = folder / f"{board.uid}.json"
-        path.write_text(json.dumps(to_json(board), indent=2, sort_keys=True) + "\n")
+        # Compact, keys sorted: json's C encoder (no indent) is what keeps a 1,000-service build quick.
+        path.write_text(json.dumps(board.dashboard.to_json_data(), cls=DashboardEncoder, sort_keys=True) + "\n")
         written.append(path)
     return written + provisioning.write(options.out, made, options)
 

@@ -6,6 +6,8 @@ A panel that names anything else would stay empty forever, so `bongsu check` fai
 
 from __future__ import annotations
 
+from functools import cache
+
 from bongsu.catalog import error_ratio_record, recording_windows, request_rate_record
 
 # docs/contracts.md, "Metrics": name -> Prometheus type.
@@ -28,6 +30,7 @@ STANDARD_METRICS = frozenset({"ALERTS", "ALERTS_FOR_STATE", "up", "python_info"}
 STANDARD_PREFIXES = ("process_", "python_gc_")
 
 
+@cache
 def known_metrics() -> frozenset[str]:
     """Every exact series name a dashboard may read."""
     names = set(STANDARD_METRICS)
