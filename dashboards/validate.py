@@ -18,6 +18,7 @@ from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog
 
 from dashboards.inventory import is_known
+from dashboards.panels import DATASOURCE_UID
 from dashboards.promql import Interval, expand, metric_names, panel_queries, variable_query_metrics, variable_values
 
 _DASHBOARD_LINK = re.compile(r"/d/([A-Za-z0-9_-]+)")
@@ -123,4 +124,21 @@ def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
     missing = [f"{uid} (wanted by {', '.join(who)})" for uid, who in sorted(wanted.items()) if uid not in models]
     findings.append(Finding(f"dashboards: {len(wanted)} linked dashboard UIDs exist", not missing,
                             "missing dashboards: " + "; ".join(missing) if missing else ""))
+    findings.append(_provisioning(options.out / "grafana" / "provisioning", {path.stem for path in files}))
     return findings
+
+
+def _provisioning(folder: Path, dashboards: set[str]) -> Finding:
+    """Every dashboard file has a file provider, and the data source the dashboards default to exists."""
+    name = "dashboards: Grafana provisioning covers every dashboard"
+    try:
+        providers = yaml.safe_load((folder / "dashboards" / "bongsu.yaml").read_text())["providers"]
+        sources = yaml.safe_load((folder / "datasources" / "bongsu.yaml").read_text())["datasources"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        return Finding(name, False, f"cannot read the provisioning files in {folder}: {exc}")
+    provided = {Path(p.get("options", {}).get("path", "")).stem for p in providers}
+    problems = [f"no provider for {uid}.json" for uid in sorted(dashboards - provided)]
+    problems += [f"provider for {uid}.json, which does not exist" for uid in sorted(provided - dashboards)]
+    if DATASOURCE_UID not in {s.get("uid") for s in sources}:
+        problems.append(f"no data source with UID {DATASOURCE_UID}, which every dashboard defaults to")
+    return Finding(name, not problems, "; ".join(problems))

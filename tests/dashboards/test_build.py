@@ -102,7 +102,7 @@ def test_folders_per_team_in_the_provisioning_files(catalog: Catalog, out: Path)
 def test_check_passes_on_the_demo_catalog(catalog: Catalog, out: Path) -> None:
     build.generate(catalog, BuildOptions(out=out))
     findings = list(build.check(catalog, BuildOptions(out=out)))
-    assert len(findings) >= 9
+    assert len(findings) == 10  # 8 dashboards, linked UIDs, provisioning
     assert [f for f in findings if not f.ok] == []
 
 
@@ -163,6 +163,15 @@ def test_check_fails_when_an_alert_links_to_a_missing_dashboard(catalog: Catalog
     failures = _failures(catalog, out)
     assert "bongsu-slo-payments (wanted by alert annotations of payments, a link on bongsu-overview" in failures
     assert "bongsu-ghost (wanted by the dashboard_url of alert Ghost)" in failures
+
+
+def test_check_fails_a_dashboard_without_a_provider(catalog: Catalog, out: Path) -> None:
+    build.generate(catalog, BuildOptions(out=out))
+    path = out / "grafana/provisioning/dashboards/bongsu.yaml"
+    providers = yaml.safe_load(path.read_text())
+    providers["providers"] = [p for p in providers["providers"] if p["name"] != "bongsu-overview"]
+    path.write_text(yaml.safe_dump(providers))
+    assert "no provider for bongsu-overview.json" in _failures(catalog, out)
 
 
 def test_handwritten_dashboard_is_built_only_when_its_services_exist(out: Path) -> None:
