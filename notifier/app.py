@@ -140,7 +140,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         outcome = "accepted" if accepted is not None else "duplicate"
         metrics.received.labels(outcome).inc()
         if accepted is not None:
-            deliverer.wake()
+            deliverer.wake([notification.group_key])
         log.info("webhook " + outcome, group_key=notification.group_key, status=notification.status,
                  alerts=len(notification.alerts))
         return JSONResponse({"status": outcome})
@@ -170,7 +170,8 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
             return JSONResponse({"error": "missing or wrong bearer token"}, 401,
                                 headers={"WWW-Authenticate": "Bearer"})
-        return JSONResponse(await run(store.deliveries))
+        everything = request.query_params.get("all", "") in {"1", "true"}
+        return JSONResponse(await run(store.deliveries, everything))
 
     async def metrics_endpoint(request: Request) -> Response:
         metrics.queue_depth.set(await run(store.queue_depth))

@@ -11,7 +11,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,6 +28,9 @@ from notifier.sinks import CHANNEL_ERRORS, PermanentError, Posted, RetryLater, S
 from notifier.store import Group, Pending, Store
 
 
+FULL_SCAN_INTERVAL_S = 5.0
+
+
 class DeliveryFailed(Exception):
     """A permanent error for this delivery; logged, counted and recorded, then the queue moves on."""
 
@@ -41,13 +44,16 @@ class Deliverer:
         self._slack_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack")
         self._wake = asyncio.Event()
         self._active: dict[str, asyncio.Task] = {}
+        self._due: set[str] = set()
         self._background: set[asyncio.Task] = set()
         self._next_slot: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self._channel_ids: dict[str, str] = {}
         self.running = False
 
-    def wake(self) -> None:
+    def wake(self, group_keys: Iterable[str] = ()) -> None:
+        """New work for these groups (or, with none given, look at the whole outbox soon)."""
+        self._due.update(group_keys)
         self._wake.set()
 
     async def _db(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -57,18 +63,24 @@ class Deliverer:
         return await asyncio.get_running_loop().run_in_executor(self._slack_executor, call, *args)
 
     async def run(self) -> None:
+        """Start a drain per group with work. The outbox is scanned in full at start and every few
+        seconds (a safety net); in between, intake names the groups it added to, so a backlog of
+        thousands is not rescanned on every webhook."""
         self.running = True
+        next_scan = 0.0
         try:
             while True:
-                for group_key in await self._db(self.store.pending_groups):
-                    if group_key not in self._active:
-                        self._active[group_key] = asyncio.create_task(self._drain(group_key))
-                self.metrics.queue_depth.set(await self._db(self.store.queue_depth))
+                if time.monotonic() >= next_scan:
+                    self._due.update(await self._db(self.store.pending_groups))
+                    self.metrics.queue_depth.set(await self._db(self.store.queue_depth))
+                    next_scan = time.monotonic() + FULL_SCAN_INTERVAL_S
+                for group_key in [key for key in self._due if key not in self._active]:
+                    self._due.discard(group_key)
+                    self._active[group_key] = asyncio.create_task(self._drain(group_key))
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
                 except TimeoutError:
                     pass
-                await asyncio.sleep(0.01)  # let a burst of webhooks land before scanning the outbox
                 self._wake.clear()
         finally:
             self.running = False
@@ -159,8 +171,7 @@ class Deliverer:
             channel = group.channel_id if thread_ts else group.channel
             try:
                 if uncertain:
-                    found = await self._slack(self.sink.find, self._channel_ids.get(channel, channel), step_id,
-                                              thread_ts)
+                    found = await self._find(channel, step_id, thread_ts)
                     if found is not None:
                         log.info("found an earlier attempt's message; not posting again", step=step_id)
                         return await self._posted(item, record, found)
@@ -190,6 +201,15 @@ class Deliverer:
                 log.error("permanent Slack error; delivery dropped", error=exc.error, channel=channel,
                           group_key=item.group_key, step=step)
                 raise DeliveryFailed(exc.error) from None
+
+    async def _find(self, channel: str, step_id: str, thread_ts: str | None) -> Posted | None:
+        """The message an unanswered attempt may have posted; None when it cannot be looked up."""
+        try:
+            return await self._slack(self.sink.find, self._channel_ids.get(channel, channel), step_id, thread_ts)
+        except PermanentError as exc:  # e.g. no channels:history scope: posting again is the lesser evil
+            self.metrics.failures.labels(exc.error).inc()
+            log.warning("cannot look for an earlier attempt; posting again", error=exc.error, step=step_id)
+            return None
 
     async def _posted(self, item: Pending, record: dict, posted: Posted) -> Posted:
         record.update(ts=posted.ts, channel_id=posted.channel_id)

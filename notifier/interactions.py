@@ -20,11 +20,12 @@ def _who(payload: dict) -> str:
 
 
 async def handle_actions(payload: dict, store: Store, settings: Settings, run: Callable, wake: Callable) -> int:
-    """Apply each action; returns how many changed something. `run` runs blocking calls off the loop."""
+    """Apply each action; returns how many changed something. `run` runs blocking calls off the loop;
+    `wake` tells the delivery loop which groups have a refresh queued."""
     if payload.get("type") != "block_actions":
         return 0
     who = _who(payload)
-    changed = 0
+    changed: list[str] = []
     for action in payload.get("actions") or []:
         action_id, group_id = action.get("action_id"), action.get("value")
         if action_id != ACK and action_id not in SILENCE_ACTIONS:
@@ -56,10 +57,10 @@ async def handle_actions(payload: dict, store: Store, settings: Settings, run: C
                           f":no_bell: Silenced by *{who}* for {human_duration(duration)}, until {until}"
                           f" (silence `{silence_id}`).")
                 log.info("silenced", group_key=group.group_key, user=who, silence_id=silence_id, until=until)
-        changed += 1
+        changed.append(group.group_key)
     if changed:
-        wake()
-    return changed
+        wake(changed)
+    return len(changed)
 
 
 def run_in(executor) -> Callable:

@@ -23,6 +23,8 @@ def runbook_excerpt(folder: Path, alertname: str, max_lines: int = 3, max_chars:
         if in_front_matter:
             in_front_matter = not (index > 0 and line == "---")
             continue
+        if line.startswith("## ") and lines:
+            break  # the opening lines say what broke and what to do first; sections follow
         if not line or line.startswith(("#", "<!--", "```")) or set(line) <= set("-=*_ "):
             continue
         lines.append(line)

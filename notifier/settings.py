@@ -67,4 +67,5 @@ class Settings:
             signing_secret=secret("SLACK_SIGNING_SECRET"),
             alertmanager_url=env.get("ALERTMANAGER_URL", "").strip() or None,
             prometheus_url=env.get("PROMETHEUS_URL", "").strip() or None,
+            runbooks_dir=Path(env.get("BONGSU_RUNBOOKS_DIR", "").strip() or REPO_RUNBOOKS),
         )

@@ -242,12 +242,17 @@ class Store:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM notifications WHERE state='pending'").fetchone()[0]
 
-    def deliveries(self) -> list[dict]:
-        """Alert deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md)."""
+    def deliveries(self, include_undelivered: bool = False) -> list[dict]:
+        """Alert deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md).
+
+        Only delivered ones by default; `include_undelivered` adds those still pending or failed.
+        """
+        states = ("delivered", "pending", "failed") if include_undelivered else ("delivered",)
         with self._lock:
             rows = self._db.execute(
                 "SELECT group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at, error"
-                " FROM notifications WHERE kind='alert' ORDER BY id").fetchall()
+                f" FROM notifications WHERE kind='alert' AND state IN ({','.join('?' * len(states))}) ORDER BY id",
+                states).fetchall()
         found = []
         for group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at, error in rows:
             alerts = json.loads(payload)["alerts"]

@@ -70,9 +70,10 @@ class NotifierProcess:
             headers["Authorization"] = f"Bearer {token}"
         return httpx.post(f"{self.url}{path}", content=body, headers=headers, timeout=10)
 
-    def deliveries(self) -> list[dict]:
+    def deliveries(self, everything: bool = True) -> list[dict]:
+        """`GET /api/deliveries`; with `everything`, pending and failed ones too (`?all=1`)."""
         answer = httpx.get(f"{self.url}/api/deliveries", headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
-                           timeout=10)
+                           params={"all": "1"} if everything else {}, timeout=10)
         answer.raise_for_status()
         return answer.json()
 

@@ -62,6 +62,7 @@ def test_kill_9_between_accepting_and_delivering_and_during_an_unanswered_post(s
         am.send(alert(name, channel, starts=starts, expr="up", instance="a"))
         _wait(lambda: len(notifier.deliveries()) == 1, 30, "the accepted webhook")
         assert notifier.deliveries()[0]["state"] == "pending"
+        assert notifier.deliveries(everything=False) == [], "the default list shows delivered ones only"
         notifier.kill()
         slack.heal()
         notifier.start()  # same state file, same port

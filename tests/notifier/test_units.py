@@ -111,10 +111,12 @@ def test_signature_checks():
 
 def test_runbook_excerpt(tmp_path: Path):
     (tmp_path / "PaymentsTargetDown.md").write_text(
-        "---\ntitle: x\n---\n# PaymentsTargetDown\n\n## Meaning\nPrometheus cannot scrape payments.\n"
-        "Orders fail at checkout.\n\n## Impact\nCustomers cannot pay.\nMore.\n")
+        "---\ntitle: x\n---\n# PaymentsTargetDown\n\nPrometheus cannot scrape payments.\n"
+        "Orders fail at checkout.\n\n## Meaning\nCustomers cannot pay.\nMore.\n")
     assert runbook_excerpt(tmp_path, "PaymentsTargetDown") == (
-        "Prometheus cannot scrape payments.\nOrders fail at checkout.\nCustomers cannot pay.")
+        "Prometheus cannot scrape payments.\nOrders fail at checkout.")
+    (tmp_path / "Bare.md").write_text("# Bare\n\n## Meaning\nOnly sections.\nSecond.\n")
+    assert runbook_excerpt(tmp_path, "Bare") == "Only sections.\nSecond."
     assert runbook_excerpt(tmp_path, "Missing") is None
     assert runbook_excerpt(tmp_path, "../../etc/passwd") is None
 
