@@ -101,7 +101,16 @@ def query_range(client: httpx.Client, prometheus_url: str, expr: str, start: flo
 def panel_data(dashboard: Mapping, prometheus_url: str, start: datetime, end: datetime, *,
                panels: Sequence[str] | None = None, variables: Mapping[str, str] | None = None,
                scrape_interval_s: float = 15.0, client: httpx.Client | None = None) -> list[PanelData]:
-    """Query every time-series panel (or those titled in `panels`) over [start, end]."""
+    """Query every time-series panel (or those titled in `panels`) over [start, end].
+
+    Raises ValueError naming the dashboard's titles when `panels` names one it does not have.
+    """
+    if panels is not None:
+        titles = {p.get("title") for p in dashboard.get("panels", []) if p.get("type") != "row"}
+        unknown = sorted(set(panels) - titles)
+        if unknown:
+            raise ValueError(f"dashboard {dashboard.get('uid')!r} has no panel titled "
+                             f"{', '.join(map(repr, unknown))}; its panels: {', '.join(sorted(titles))}")
     span = max(1.0, (end - start).total_seconds())
     step = max(scrape_interval_s, math.ceil(span / MAX_POINTS))
     interval = Interval(step_s=step, range_s=span, scrape_interval_s=scrape_interval_s)

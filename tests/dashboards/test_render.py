@@ -51,6 +51,8 @@ def test_a_subset_of_panels_and_variable_overrides(scraped: Scraped, tmp_path: P
     assert [p.title for p in rendered.panels] == ["Request rate by route"]
     assert {s.name for s in rendered.panels[0].series} == {"/charges"}
     assert rendered.path.stat().st_size > 10_000
+    with pytest.raises(ValueError, match="no panel titled 'Request rates'; its panels: Active requests, CPU"):
+        render_panels(red, scraped.url, tmp_path / "typo.png", panels=["Request rates"])
 
 
 def test_a_query_prometheus_rejects_is_reported_in_its_panel(scraped: Scraped, tmp_path: Path) -> None:
