@@ -9,6 +9,7 @@ characters), so the output reads back exactly; tests round-trip every generated 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -20,7 +21,19 @@ _RESERVED = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~"}
 _PRINTABLE = re.compile(r"^[^\x00-\x08\x0b-\x1f\x7f]*$")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _string(value: str) -> str:
+    """Strings repeat a lot (keys, labels, matchers), so their quoting is worked out once."""
+    if _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
+        return value
+    if "\n" not in value and _PRINTABLE.fullmatch(value):
+        return "'" + value.replace("'", "''") + "'"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _scalar(value: object) -> str:
+    if isinstance(value, str):
+        return _string(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -36,61 +49,57 @@ def _scalar(value: object) -> str:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}.0e{exponent if exponent[0] in '+-' else '+' + exponent}"
         return text
-    if isinstance(value, str):
-        if _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
-            return value
-        if "\n" not in value and _PRINTABLE.fullmatch(value):
-            return "'" + value.replace("'", "''") + "'"
-        return json.dumps(value, ensure_ascii=False)
     raise TypeError(f"cannot write {type(value).__name__} as YAML here")
 
 
-def _literal(value: object) -> bool:
+def _literal(value: str) -> bool:
     """Multi-line text that a `|-` block keeps exactly."""
-    return (isinstance(value, str) and "\n" in value and not value.endswith("\n") and "\r" not in value
-            and not value.startswith((" ", "\t")) and _PRINTABLE.fullmatch(value.replace("\t", " ")) is not None
+    return (not value.endswith("\n") and "\r" not in value and not value.startswith((" ", "\t"))
+            and _PRINTABLE.fullmatch(value.replace("\t", " ")) is not None
             and all(line == line.rstrip() for line in value.split("\n")))
 
 
-def _lines(value: object, indent: int) -> list[str]:
-    pad = " " * indent
-    out: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = _scalar(str(key))
-            if isinstance(item, dict) and item:
-                out.append(f"{pad}{name}:")
-                out += _lines(item, indent + 2)
-            elif isinstance(item, list) and item:
-                out.append(f"{pad}{name}:")
-                out += _lines(item, indent)
-            elif _literal(item):
-                out.append(f"{pad}{name}: |-")
-                out += [f"{pad}  {line}" if line else "" for line in item.split("\n")]  # type: ignore[union-attr]
-            else:
-                out.append(f"{pad}{name}: {_empty(item) or _scalar(item)}")
-    elif isinstance(value, list):
-        for item in value:
-            if (isinstance(item, dict) or isinstance(item, list)) and item:
-                nested = _lines(item, indent + 2)
-                out.append(f"{pad}- {nested[0].lstrip()}")
-                out += nested[1:]
-            elif _literal(item):
-                out.append(f"{pad}- |-")
-                out += [f"{pad}  {line}" if line else "" for line in item.split("\n")]  # type: ignore[union-attr]
-            else:
-                out.append(f"{pad}- {_empty(item) or _scalar(item)}")
+def _item(prefix: str, item: object, indent: int, out: list[str]) -> None:
+    """One mapping value or sequence item after `prefix` (`key:` or `-`), nested blocks at `indent`."""
+    kind = type(item)
+    if kind is str:
+        if "\n" in item and _literal(item):  # type: ignore[operator, arg-type]
+            out.append(f"{prefix} |-")
+            pad = " " * indent
+            out.extend(f"{pad}{line}" if line else "" for line in item.split("\n"))  # type: ignore[union-attr]
+        else:
+            out.append(f"{prefix} {_string(item)}")  # type: ignore[arg-type]
+    elif kind is dict or kind is list:
+        if not item:
+            out.append(f"{prefix} {'{}' if kind is dict else '[]'}")
+        elif prefix.endswith("-"):  # a block inside a sequence starts on the dash's line
+            start = len(out)
+            _lines(item, indent, out)
+            out[start] = f"{prefix} {out[start][indent:]}"
+        else:
+            out.append(prefix)
+            _lines(item, indent if kind is list else indent, out)
     else:
-        out.append(pad + (_empty(value) or _scalar(value)))
-    return out
+        out.append(f"{prefix} {_scalar(item)}")
 
 
-def _empty(value: object) -> str:
-    if isinstance(value, dict) and not value:
-        return "{}"
-    if isinstance(value, list) and not value:
-        return "[]"
-    return ""
+def _lines(value: object, indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    if type(value) is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            # A nested mapping indents by two; a nested sequence stays at the key's column.
+            _item(f"{pad}{_string(str(key))}:", item, indent + (0 if type(item) is list else 2), out)
+    elif type(value) is list:
+        for item in value:  # type: ignore[attr-defined]
+            _item(f"{pad}-", item, indent + 2, out)
+    else:
+        raise TypeError(f"a YAML document here is a mapping or a sequence, not {type(value).__name__}")
+
+
+def _block(data: object) -> str:
+    out: list[str] = []
+    _lines(data, 0, out)
+    return "\n".join(out) + "\n"
 
 
 def _comment(header: str) -> str:
@@ -99,9 +108,9 @@ def _comment(header: str) -> str:
 
 def dump(data: object, header: str = "") -> str:
     """One YAML document, preceded by `header` as comment lines."""
-    return _comment(header) + "\n".join(_lines(data, 0)) + "\n"
+    return _comment(header) + _block(data)
 
 
 def dump_all(documents: Iterable[object], header: str = "") -> str:
     """Several YAML documents in one file (Kubernetes manifests)."""
-    return _comment(header) + "".join("---\n" + "\n".join(_lines(doc, 0)) + "\n" for doc in documents)
+    return _comment(header) + "".join("---\n" + _block(doc) for doc in documents)
