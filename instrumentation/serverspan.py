@@ -27,6 +27,7 @@ _UNSET = Status(StatusCode.UNSET)
 _ERROR = Status(StatusCode.ERROR)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_RANDOM = 0x02  # W3C level 2 "random trace id" flag, as the SDK sets it
 
 
 class RequestSpan:
@@ -82,6 +83,7 @@ class ServerSpans:
 
         self._ids = provider.id_generator if provider is not None else RandomIdGenerator()
         self._sampler = provider.sampler if provider is not None else None
+        self._random_ids = bool(getattr(self._ids, "is_trace_id_random", lambda: False)())
 
     def start(self, parent_context: Context | None, method: str, attributes: dict[str, Any]) -> RequestSpan:
         parent = trace.get_current_span(parent_context).get_span_context() if parent_context is not None else None
@@ -96,6 +98,9 @@ class ServerSpans:
             trace_state = result.trace_state
             if result.attributes:
                 attributes.update(result.attributes)
+        random_id = bool(parent.trace_flags & _RANDOM) if parent is not None else self._random_ids
+        if random_id:
+            flags = TraceFlags(flags | _RANDOM)
         context = SpanContext(trace_id, self._ids.generate_span_id(), is_remote=False, trace_flags=flags,
                               trace_state=trace_state)
         return RequestSpan(self, context, parent, attributes, method)
