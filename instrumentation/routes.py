@@ -18,7 +18,9 @@ def asgi_route(scope: MutableMapping[str, Any], root_path: str) -> str:
     if not template:
         return UNMATCHED
     if type(route).__name__ == "Mount":
-        return template
+        # Still the Mount: a mounted router matched nothing inside it; any other mounted app (static
+        # files, a sub-application) handled the request under the mount's own template.
+        return UNMATCHED if getattr(route, "routes", None) else template
     prefix = scope.get("root_path", "")[len(root_path):]
     return prefix + template if prefix else template
 

@@ -30,9 +30,13 @@ def starlette_app() -> Starlette:
     async def user(request):  # type: ignore[no-untyped-def]
         return PlainTextResponse(request.path_params["name"])
 
+    async def raw_asgi(scope, receive, send):  # type: ignore[no-untyped-def]
+        await PlainTextResponse("raw")(scope, receive, send)
+
     api = Starlette(routes=[Route("/users/{name}", user)])
     return Starlette(routes=[Route("/items/{item_id:int}", item), Route("/boom", boom),
-                             Route("/teapot", teapot, methods=["GET", "POST"]), Mount("/api/v1", app=api)])
+                             Route("/teapot", teapot, methods=["GET", "POST"]), Mount("/api/v1", app=api),
+                             Mount("/static", app=raw_asgi)])
 
 
 def fastapi_app() -> FastAPI:

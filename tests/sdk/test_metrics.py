@@ -23,7 +23,8 @@ def test_route_templates_not_raw_paths(sdk):
     client = TestClient(instrumentation.instrument_asgi(starlette_app()), raise_server_exceptions=False)
     before = {k: _count(*k) for k in [("GET", "/items/{item_id}", "200"), ("GET", "unmatched", "404"),
                                       ("GET", "/boom", "500"), ("POST", "/teapot", "418"),
-                                      ("GET", "/api/v1/users/{name}", "200"), ("DELETE", "/teapot", "405")]}
+                                      ("GET", "/api/v1/users/{name}", "200"), ("DELETE", "/teapot", "405"),
+                                      ("GET", "/static/{path}", "200")]}
     for item in (1, 2, 3):
         assert client.get(f"/items/{item}").status_code == 200
     assert client.get("/no/such/path").status_code == 404
@@ -32,10 +33,13 @@ def test_route_templates_not_raw_paths(sdk):
     assert client.post("/teapot").status_code == 418
     assert client.get("/api/v1/users/alice").status_code == 200
     assert client.delete("/teapot").status_code == 405
+    assert client.get("/api/v1/nobody/here").status_code == 404  # inside a mounted router: unmatched
+    assert client.get("/static/css/site.css").status_code == 200  # a mounted plain ASGI app
     after = {k: _count(*k) for k in before}
     assert {k: after[k] - before[k] for k in before} == {
-        ("GET", "/items/{item_id}", "200"): 3, ("GET", "unmatched", "404"): 2, ("GET", "/boom", "500"): 1,
-        ("POST", "/teapot", "418"): 1, ("GET", "/api/v1/users/{name}", "200"): 1, ("DELETE", "/teapot", "405"): 1}
+        ("GET", "/items/{item_id}", "200"): 3, ("GET", "unmatched", "404"): 3, ("GET", "/boom", "500"): 1,
+        ("POST", "/teapot", "418"): 1, ("GET", "/api/v1/users/{name}", "200"): 1, ("DELETE", "/teapot", "405"): 1,
+        ("GET", "/static/{path}", "200"): 1}
     assert sample(f"{H}_count", http_request_method="GET", http_route="/items/1",
                   http_response_status_code="200") == 0
 
@@ -174,3 +178,13 @@ def test_typed_counter_stays_bounded_under_hostile_values():
     assert len(counter._fast) <= 4 * 5  # noqa: SLF001
     assert sample("sdk_test_hostile_total", kind="__overflow__", user="__overflow__") > 0
     assert sample("bongsu_sdk_cardinality_overflow_total", metric="sdk_test_hostile_total") >= 195
+
+
+def test_extra_excluded_paths_reach_the_app_unmeasured(sdk):
+    sdk(excluded_paths=["/items/9"])
+    client = TestClient(instrumentation.instrument_asgi(starlette_app()))
+    before = _count("GET", "/items/{item_id}", "200")
+    assert client.get("/items/9").json() == {"id": 9}  # served by the app
+    assert _count("GET", "/items/{item_id}", "200") == before
+    client.get("/items/8")
+    assert _count("GET", "/items/{item_id}", "200") == before + 1
