@@ -43,6 +43,8 @@ class BongsuASGIMiddleware:
 
     def __getattr__(self, name: str) -> Any:
         # `app.state`, `app.include_router(...)` and friends keep working on the wrapped app.
+        if name == "app":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         return getattr(self.app, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -33,6 +33,8 @@ class BongsuWSGIMiddleware:
         self._url_map = _url_map(app)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "app":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         return getattr(self.app, name)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
