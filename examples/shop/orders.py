@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 
 import httpx
@@ -14,6 +15,7 @@ import instrumentation
 from examples.shop.faults import install_faults
 
 instrumentation.init(service_name="orders")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per readiness probe is noise
 
 PAYMENTS_URL = os.environ.get("PAYMENTS_URL", "http://127.0.0.1:8082")
 checkout = instrumentation.Experiment("checkout-button", ["control", "one-click"])
@@ -51,8 +53,7 @@ async def place_order(body: OrderRequest) -> dict:
         response = await _client.post(
             f"{PAYMENTS_URL}/charges",
             json={"order_id": order["id"], "amount_cents": body.amount_cents, "card_number": body.card_number},
-            headers=instrumentation.outgoing_headers(),
-        )
+        )  # the SDK traces httpx calls and adds the W3C traceparent header
     except httpx.HTTPError as exc:
         logger.error("payments unreachable for order {order_id}: {error}", order_id=order["id"], error=str(exc))
         raise HTTPException(status_code=502, detail="payments unreachable") from None
