@@ -56,6 +56,7 @@ def serve(
     import uvicorn
 
     from bongsu.catalog import CatalogError, load_catalog
+    from instrumentation import ConfigError
     from notifier.app import create_app
     from notifier.logs import configure_logging
     from notifier.settings import Settings
@@ -90,7 +91,12 @@ def serve(
     except OSError as exc:
         store.close()
         raise fail(str(exc)) from None
-    configure_logging()
+    try:
+        configure_logging()
+    except ConfigError as exc:
+        sock.close()
+        store.close()
+        raise fail(str(exc)) from None
     application = create_app(settings, model, store=store)
     config = uvicorn.Config(application, log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=5)
