@@ -3,14 +3,16 @@
 This folder owns what the on-call receives: Prometheus rules (`rules`), the catalog lint that fails
 impossible tiers (`lint`), Alertmanager routes, receivers and inhibitions (`routing`), promtool unit
 tests for the generated rules (`rule_tests`), hand-written rules and tests (`handwritten/`, `custom`),
-prometheus-operator objects (`kubernetes`), runbook coverage (`runbooks`) and the checks with the
-real promtool and amtool (`verify`). `build` is the generator registered in `bongsu build`.
+prometheus-operator objects (`kubernetes`), runbook coverage (`runbooks`) and drafts (`scaffold`,
+`bongsu runbooks scaffold` in `cli`), and the checks with the real promtool and amtool (`verify`).
+`build` is the generator registered in `bongsu build`; `render` writes the YAML.
 """
 
 from alert_rules.build import check, generate
 from alert_rules.lint import LintError, lint
 from alert_rules.routing import GROUP_BY, TOKEN_FILE, alertmanager_config, route_cases
 from alert_rules.rules import alert_names, service_groups
+from alert_rules.scaffold import scaffold
 
 __all__ = [
     "GROUP_BY",
@@ -22,5 +24,6 @@ __all__ = [
     "generate",
     "lint",
     "route_cases",
+    "scaffold",
     "service_groups",
 ]
