@@ -44,18 +44,28 @@ def write_token(folder: Path, token: str | None) -> Path:
     return path
 
 
+def _remove_stale(prometheus: Path) -> None:
+    """Rule and test files of an earlier build: a service dropped from the catalog must not keep alerting."""
+    for pattern in ("rules/bongsu-*.yaml", f"rules/{custom.PREFIX}*", "tests/bongsu-*.yaml", f"tests/{custom.PREFIX}*"):
+        for path in prometheus.glob(pattern):
+            path.unlink()
+
+
 def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
     lint(catalog)
     header = _header(catalog)
     prometheus = options.out / "prometheus"
     alertmanager = options.out / "alertmanager"
+    _remove_stale(prometheus)
     written: list[Path] = []
-    groups_by_service = {service.name: rules.service_groups(catalog, service) for service in catalog.services}
-    for name, groups in groups_by_service.items():
-        written.append(_write(prometheus / "rules" / f"bongsu-{name}.yaml",
+    groups_by_service: dict[str, list[dict]] = {}
+    for service in catalog.services:
+        groups = groups_by_service[service.name] = rules.service_groups(catalog, service)
+        written.append(_write(prometheus / "rules" / f"bongsu-{service.name}.yaml",
                               render.dump({"groups": groups}, header)))
-        tests = rule_tests.service_tests(catalog, catalog.service(name), f"../rules/bongsu-{name}.yaml")
-        written.append(_write(prometheus / "tests" / f"bongsu-{name}.test.yaml", render.dump(tests, header)))
+        tests = rule_tests.service_tests(catalog, service, f"../rules/bongsu-{service.name}.yaml")
+        written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.test.yaml",
+                              render.dump(tests, header)))
     handwritten = custom.load()
     for source in handwritten.rule_files:
         written.append(_write(prometheus / "rules" / custom.built_name(source), source.read_text()))

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 from bongsu.catalog import (
-    DEFAULT_RECEIVER,
     KUBERNETES_NOTIFIER,
     KUBERNETES_NOTIFIER_PORT,
     KUBERNETES_WEBHOOK_TOKEN_KEY,
@@ -19,7 +18,6 @@ from bongsu.catalog import (
 
 from alert_rules import render
 from alert_rules.custom import Handwritten
-from alert_rules.routing import GROUP_BY
 
 RULES_FILE = "prometheusrules.yaml"
 ROUTING_FILE = "alertmanagerconfig.yaml"
@@ -73,11 +71,9 @@ def alertmanager_config_object(catalog: Catalog, config: dict) -> dict:
     inhibit = [{"sourceMatch": _matchers(rule["source_matchers"]),
                 "targetMatch": _matchers(rule["target_matchers"]), "equal": rule["equal"]}
                for rule in config["inhibit_rules"]]
-    route = _route(config["route"])
-    assert route["receiver"] == DEFAULT_RECEIVER and route["groupBy"] == GROUP_BY
     return {"apiVersion": "monitoring.coreos.com/v1alpha1", "kind": "AlertmanagerConfig",
             "metadata": {"name": "bongsu-alerting", "labels": dict(_PART_OF)},
-            "spec": {"route": route, "receivers": receivers, "inhibitRules": inhibit}}
+            "spec": {"route": _route(config["route"]), "receivers": receivers, "inhibitRules": inhibit}}
 
 
 def write(catalog: Catalog, groups_by_service: dict[str, list[dict]], handwritten: Handwritten,

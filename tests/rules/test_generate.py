@@ -168,3 +168,21 @@ def test_route_tests_cover_every_team_and_the_default(built: Path, catalog: Cata
     for team in catalog.teams:
         severities = {c["labels"]["severity"] for c in cases if c["receiver"] == team.receiver}
         assert severities == {"page", "ticket"}
+
+
+def test_a_service_dropped_from_the_catalog_leaves_no_rules_behind(tmp_path: Path, catalog: Catalog) -> None:
+    from bongsu.catalog import parse_catalog
+
+    generate(catalog, options(tmp_path))
+    assert (tmp_path / "prometheus" / "rules" / "bongsu-orders.yaml").exists()
+    smaller = parse_catalog("""
+slack: {default_channel: "#alerts"}
+teams: [{name: payments, slack_channel: "#payments-oncall"}]
+services:
+  - {name: payments, team: payments, slos: [{name: availability, sli: http_availability, objective: 99.9}]}
+""")
+    generate(smaller, options(tmp_path))
+    assert sorted(p.name for p in (tmp_path / "prometheus" / "rules").iterdir()) == [
+        "bongsu-payments.yaml", "handwritten-bongsu-self.rules.yaml"]
+    assert sorted(p.name for p in (tmp_path / "prometheus" / "tests").iterdir()) == [
+        "bongsu-payments.test.yaml", "handwritten-bongsu-self.test.yaml"]
