@@ -14,7 +14,7 @@ import yaml
 
 from bongsu.binaries import MissingBinary, find
 from bongsu.build import BuildOptions, Finding
-from bongsu.catalog import Catalog
+from bongsu.catalog import Catalog, recording_windows
 
 from alert_rules import custom, runbooks
 from alert_rules.rules import alert_names
@@ -84,6 +84,17 @@ def rule_lint(out: Path) -> list[Finding]:
     return [Finding("alert labels and annotations", not problems, "\n".join(problems))]
 
 
+def scrape_interval_finding(options: BuildOptions) -> list[Finding]:
+    """rate() over the shortest window needs several scrapes in it, or the fast page tier is blind."""
+    shortest = recording_windows()[0]
+    ok = shortest.ms >= 4 * options.scrape_interval.ms
+    detail = "" if ok else (f"the shortest SLO window {shortest} holds fewer than 4 scrapes at scrape_interval "
+                            f"{options.scrape_interval}: rate() there is empty or noisy and the "
+                            f"{shortest} tier cannot fire; scrape at least every "
+                            f"{shortest.seconds / 4:g}s")
+    return [Finding("SLO windows hold enough scrapes", ok, detail)]
+
+
 def runbook_findings(catalog: Catalog) -> list[Finding]:
     names = alert_names(catalog) + custom.load().alert_names()
     where = runbooks.folder()
@@ -93,4 +104,5 @@ def runbook_findings(catalog: Catalog) -> list[Finding]:
 
 def run_all(catalog: Catalog, options: BuildOptions) -> list[Finding]:
     out = options.out
-    return [*promtool_findings(out), *amtool_findings(out), *rule_lint(out), *runbook_findings(catalog)]
+    return [*promtool_findings(out), *amtool_findings(out), *rule_lint(out), *scrape_interval_finding(options),
+            *runbook_findings(catalog)]

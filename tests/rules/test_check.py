@@ -88,3 +88,15 @@ def test_a_handwritten_alert_without_labels_fails_the_lint(tmp_path: Path, built
     bad.write_text("groups:\n- name: x\n  rules:\n  - alert: Naked\n    expr: vector(1)\n")
     (lint,) = rule_lint(out)
     assert not lint.ok and "Naked lacks label severity, annotation summary" in lint.detail
+
+
+def test_a_scrape_interval_too_long_for_the_5m_window_fails_check(tmp_path: Path) -> None:
+    from bongsu.catalog import Duration
+    from alert_rules.verify import scrape_interval_finding
+
+    from tests.rules.conftest import options
+
+    (ok,) = scrape_interval_finding(options(tmp_path, scrape_interval=Duration.parse("1m")))
+    assert ok.ok
+    (bad,) = scrape_interval_finding(options(tmp_path, scrape_interval=Duration.parse("2m")))
+    assert not bad.ok and "scrape at least every 75s" in bad.detail
