@@ -46,8 +46,16 @@ def promtool_findings(out: Path) -> list[Finding]:
     findings = [Finding(f"promtool check rules ({len(rule_files)} files)", ok, "" if ok else detail)]
     ok, detail = _run([str(promtool), "test", "rules", *test_files])
     findings.append(Finding(f"promtool test rules ({len(test_files)} files)", ok,
-                            "" if ok else detail[-6000:]))
+                            "" if ok else _failed_files(detail)))
     return findings
+
+
+def _failed_files(output: str, limit: int = 6000) -> str:
+    """promtool reports every file; keep the ones that failed (their first `limit` characters)."""
+    blocks = ["Unit Testing:" + block for block in output.split("Unit Testing:")[1:]]
+    failed = [block.strip() for block in blocks if "SUCCESS" not in block]
+    text = "\n".join(failed) or output
+    return text if len(text) <= limit else text[:limit] + "\n[... cut; run promtool test rules on the file]"
 
 
 def amtool_findings(out: Path) -> list[Finding]:

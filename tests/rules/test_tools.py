@@ -126,3 +126,15 @@ def test_a_broken_team_route_fails_the_route_tests(built: Path, tmp_path: Path) 
                         f"--verify.receivers={case['receiver']}",
                         *(f"{k}={v}" for k, v in case["labels"].items())).returncode != 0]
     assert failed and all(case["receiver"] == "team-payments" for case in failed)
+
+
+def test_check_reports_only_the_failing_test_file(built: Path, tmp_path: Path) -> None:
+    from alert_rules.verify import promtool_findings
+
+    copy = _mutated_copy(built, tmp_path)
+    _set_factor(copy / "prometheus" / "rules" / "bongsu-payments.yaml", "PaymentsAvailabilityBudgetBurn", "1h", 20)
+    findings = {f.check.split(" (")[0]: f for f in promtool_findings(copy)}
+    assert findings["promtool check rules"].ok
+    failed = findings["promtool test rules"]
+    assert not failed.ok and "bongsu-payments.test.yaml" in failed.detail
+    assert "bongsu-orders.test.yaml" not in failed.detail
