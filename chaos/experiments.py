@@ -24,16 +24,29 @@ SAFEGUARD_ENV = "BONGSU_SAFEGUARD_BURN_LIMIT"
 # Above the demo's worst collateral burn (orders failing 70% of requests when payments is down, at
 # 99.5%: 140x), below an untouched service losing all its traffic at 99.9% (1000x).
 DEFAULT_SAFEGUARD_BURN = 250
-FAULT_DURATION_S = 600  # the shop heals itself after this even if the drill dies
 
 
 @dataclass(frozen=True)
 class Timeouts:
     """How long each waiting step may take before the drill calls it a miss (seconds)."""
 
-    detect_s: float = 600  # a history busier than live traffic slows a burn alert down (chaos.floors)
+    detect_s: float = 300
     notify_s: float = 120
     resolve_s: float = 600
+
+    @property
+    def fault_s(self) -> int:
+        """How long the fault lives if nobody clears it: past every step that needs it."""
+        return int(self.detect_s + 2 * self.notify_s + 60)
+
+
+def burn_timeouts(slo: SLO, bad_share: float) -> Timeouts:
+    """Timeouts from the tier's arithmetic at steady traffic: the long window must hold
+    `factor x budget` bad requests, e.g. 0.0144 x 1h = 52 s for 99.9% but 0.144 x 1h = 8.6 min for
+    99%. Doubled (history busier than live traffic slows it down, see chaos.floors) plus 2 minutes."""
+    tier = page_tier()
+    needed = tier.factor(slo.window) * slo.error_budget * tier.long.seconds / bad_share
+    return Timeouts(detect_s=max(300, round(2 * needed + 120)))
 
 
 def page_tier():
@@ -121,7 +134,7 @@ def slo_drill_name(service: Service, slo: SLO) -> str:
     return f"{service.name}-{slo.name}"
 
 
-def slo_experiment(catalog: Catalog, service: Service, slo: SLO, timeouts: Timeouts = Timeouts()) -> dict:
+def slo_experiment(catalog: Catalog, service: Service, slo: SLO, timeouts: Timeouts | None = None) -> dict:
     tier = page_tier()
     alertname = service.slo_alert(slo)
     labels = {"service": service.name, "slo": slo.name, "severity": tier.severity,
@@ -137,6 +150,7 @@ def slo_experiment(catalog: Catalog, service: Service, slo: SLO, timeouts: Timeo
         fault = {"error_rate": 0.0, "latency_ms": latency}
         what = f"adds {latency} ms to every request (threshold {slo.threshold})"
         bad_share = 1.0
+    timeouts = timeouts or burn_timeouts(slo, bad_share)
     team = catalog.team(service.team)
     receiver = team.receiver if team else "default"
     channel = catalog.channel_for_team(service.team)
@@ -166,7 +180,7 @@ def slo_experiment(catalog: Catalog, service: Service, slo: SLO, timeouts: Timeo
     clear = _action(f"clear the fault in {service.name}", "clear_fault", {"service": service.name})
     experiment["method"] = [
         _action(f"inject the fault into {service.name}", "inject_fault",
-                {"service": service.name, **fault, "duration_s": FAULT_DURATION_S}),
+                {"service": service.name, **fault, "duration_s": timeouts.fault_s}),
         *_alert_steps(alertname, labels, receiver, channel, timeouts, clear),
     ]
     experiment["rollbacks"] = [clear]
@@ -201,7 +215,7 @@ def target_down_experiment(catalog: Catalog, service: Service,
     restore = _action(f"restore the {service.name} scrape target", "restore_target", {"service": service.name})
     experiment["method"] = [
         _action(f"make the {service.name} scrape target unreachable", "make_target_unreachable",
-                {"service": service.name, "duration_s": FAULT_DURATION_S}),
+                {"service": service.name, "duration_s": timeouts.fault_s}),
         *_alert_steps(alertname, labels, receiver, channel, timeouts, restore),
     ]
     experiment["rollbacks"] = [restore]
