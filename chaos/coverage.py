@@ -12,7 +12,7 @@ from rich.table import Table
 from chaos.drill import DrillResult
 
 _STYLE = {"detected": "green", "late": "yellow", "missed": "bold red", "unresolved": "red",
-          "not run": "red", "not measured": "red", "extra": "magenta"}
+          "not run": "red", "not measured": "red", "interrupted": "yellow", "extra": "magenta"}
 
 
 def columns(results: list[DrillResult]) -> list[str]:

@@ -110,6 +110,8 @@ def run_drill(experiment: dict, stack_file: Path, journal_dir: Path, console: Co
     stop_requested = (journal.get("status") == "interrupted" and not safeguards.guardian.was_triggered
                       and marks.get("stopped_by_control") is None)
     reason = _reason(journal)
+    if stop_requested:
+        verdict, reason = "interrupted", "stopped on request (Ctrl-C or SIGTERM); rollbacks ran"
     if safeguards.guardian.was_triggered:
         reason = f"safeguard '{safeguards.guardian.triggered_by}' stopped the drill"
     return DrillResult(name, spec.get("alertname", ""), verdict, journal.get("status", "?"), path, measurement,
