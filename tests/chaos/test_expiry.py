@@ -17,8 +17,11 @@ from chaos import expiry
 
 
 def _state(pid: int) -> str:
-    """The kernel's one-letter process state: T when stopped."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    """The kernel's one-letter process state: T when stopped, Z when exited; "gone" once reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
 
 
 def _wait_for(condition, timeout: float) -> bool:
@@ -56,7 +59,7 @@ def test_disarm_stops_the_watchdog(tmp_path: Path) -> None:
     assert b"chaos.expiry" in Path(f"/proc/{pid}/cmdline").read_bytes()
     expiry.disarm(pid_file)
     assert not pid_file.exists()
-    assert _wait_for(lambda: not Path(f"/proc/{pid}").exists() or _state(pid) == "Z", 10)
+    assert _wait_for(lambda: _state(pid) in ("Z", "gone"), 10)
 
 
 def test_restore_puts_the_backup_back(tmp_path: Path) -> None:
