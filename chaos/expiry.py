@@ -41,16 +41,25 @@ def disarm(pid_file: Path) -> None:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        cmdline = b""
-    if b"chaos.expiry" in cmdline:
+    if b"chaos.expiry" in _cmdline(pid):
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     pid_file.unlink(missing_ok=True)
+
+
+def _cmdline(pid: int) -> bytes:
+    """The process' command line; read again briefly when empty, as it is for a moment after exec."""
+    for _ in range(40):
+        try:
+            found = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+        if found:
+            return found
+        time.sleep(0.05)
+    return b""
 
 
 def resume(pgid: int) -> None:

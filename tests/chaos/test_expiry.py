@@ -56,8 +56,7 @@ def test_paused_process_is_continued_after_the_drill_died(tmp_path: Path) -> Non
 def test_disarm_stops_the_watchdog(tmp_path: Path) -> None:
     pid_file = tmp_path / "w.pid"
     pid = expiry.arm(pid_file, 300, ["resume", "999999"])
-    assert b"chaos.expiry" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    expiry.disarm(pid_file)
+    expiry.disarm(pid_file)  # at once: its command line may still be empty right after exec
     assert not pid_file.exists()
     assert _wait_for(lambda: _state(pid) in ("Z", "gone"), 10)
 
