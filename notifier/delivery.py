@@ -78,7 +78,10 @@ class Deliverer:
                     self._due.discard(group_key)
                     self._active[group_key] = asyncio.create_task(self._drain(group_key))
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                    # races with the event being set, and shutdown would then hang here.
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
                 self._wake.clear()
@@ -270,13 +273,13 @@ class Deliverer:
     async def _graph(self, notification: Notification, root: Posted) -> None:
         """Best effort, after the message: a missing graph never delays or blocks a notification."""
         try:
-            png = await asyncio.wait_for(self._slack(self.graphs.render, notification),
-                                         timeout=self.settings.graph_timeout)
+            async with asyncio.timeout(self.settings.graph_timeout):
+                png = await self._slack(self.graphs.render, notification)
             if png is None:
                 return
-            await asyncio.wait_for(self._slack(self.sink.upload, root.channel_id, root.ts, png,
-                                               f"{notification.alerts[0].name}, last hour"),
-                                   timeout=self.settings.graph_timeout)
+            async with asyncio.timeout(self.settings.graph_timeout):
+                await self._slack(self.sink.upload, root.channel_id, root.ts, png,
+                                  f"{notification.alerts[0].name}, last hour")
             self.metrics.delivered.labels("files_upload_v2").inc()
         except (TimeoutError, RetryLater, PermanentError, OSError, ValueError) as exc:
             log.warning("graph skipped", reason=type(exc).__name__, detail=str(exc)[:200],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -45,7 +46,6 @@ class GraphPoster:
 
 def _plot(series: list[dict], expr: str, title: str) -> bytes:
     from matplotlib.figure import Figure  # imported lazily: only needed when PROMETHEUS_URL is set
-    from datetime import datetime, timezone
 
     figure = Figure(figsize=(8, 3), dpi=100)
     axes = figure.subplots()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -35,7 +35,6 @@ class Settings:
     slack_timeout: float = 10.0
     graph_timeout: float = 10.0
     max_webhook_bytes: int = MAX_WEBHOOK_BYTES
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def offline(self) -> bool:

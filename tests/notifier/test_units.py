@@ -153,3 +153,31 @@ def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path):
     result = runner.invoke(app, ["notifier", "serve", "--listen", "127.0.0.1:1", "--state", state,
                                  "--catalog", str(tmp_path / "nope.yaml")], env=env)
     assert result.exit_code == 2 and "cannot read the catalog" in result.output
+
+
+def test_webhook_answers_503_when_the_outbox_cannot_be_written(tmp_path: Path):
+    """Alertmanager retries only on 5xx: a state that is not on disk must never get a 2xx."""
+    import asyncio
+
+    import httpx
+    from pydantic import SecretStr
+
+    from notifier import Store, create_app
+
+    settings = Settings(state=tmp_path / "state.sqlite", webhook_token=SecretStr("t"))
+    store = Store(settings.state)
+    app = create_app(settings, load_catalog(None), store=store)
+    body, auth = json.dumps(_notification()).encode(), {"Authorization": "Bearer t"}
+
+    async def scenario() -> None:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://notifier") as client:
+            store._db.execute("PRAGMA query_only=ON")  # the disk refuses writes, as a full one would
+            refused = await client.post("/alertmanager", content=body, headers=auth)
+            assert refused.status_code == 503 and "retry" in refused.json()["error"]
+            assert (await client.get("/readyz")).status_code == 503
+            store._db.execute("PRAGMA query_only=OFF")
+            accepted = await client.post("/alertmanager", content=body, headers=auth)
+            assert accepted.status_code == 200 and accepted.json() == {"status": "accepted"}
+
+    asyncio.run(scenario())
