@@ -114,25 +114,34 @@ def _labels(matchers: dict[str, str], **extra: str) -> str:
     return "{" + ", ".join(f'{key}="{value}"' for key, value in pairs.items()) + "}"
 
 
+def _exact(value: float) -> float:
+    """Round to a multiple of 2**-16: sums of such numbers are exact in binary floating point, so a
+    counter continued from its computed end never dips below it (promtool would read a reset)."""
+    return round(value * 65536) / 65536
+
+
 def _counter(per_minute_until: list[tuple[float, int]]) -> str:
-    """promtool expanding notation: a counter growing by `inc` per step for `steps` steps, piecewise."""
+    """promtool expanding notation: a counter growing by `inc` per step for `steps` steps, piecewise.
+
+    Increments must come from `_exact`; values are written with repr() so promtool reads the same doubles.
+    """
     parts: list[str] = []
     value = 0.0
     for increment, steps in per_minute_until:
         if steps <= 0:
             continue
         if not parts:
-            parts.append(f"{value:.10g}+{increment:.10g}x{steps}")
+            parts.append(f"{value!r}+{increment!r}x{steps}")
         else:
             # Continue from the last value: the next sample is value + increment.
-            parts.append(f"{value + increment:.10g}+{increment:.10g}x{steps - 1}")
+            parts.append(f"{value + increment!r}+{increment!r}x{steps - 1}")
         value += increment * steps
     return " ".join(parts)
 
 
 def input_series(service: Service, slo: SLO, scenario: Scenario) -> list[dict]:
-    per_minute = scenario.rate * 60 * STEP_MINUTES
-    bad = per_minute * min(scenario.burn * slo.error_budget, 1.0)
+    per_minute = _exact(scenario.rate * 60 * STEP_MINUTES)
+    bad = _exact(per_minute * min(scenario.burn * slo.error_budget, 1.0))
     failing_steps = scenario.errors_until // STEP_MINUTES
     clean_steps = SERIES_SAMPLES - failing_steps
     bad_series = _counter([(bad, failing_steps), (0.0, clean_steps)])

@@ -138,3 +138,37 @@ def test_check_reports_only_the_failing_test_file(built: Path, tmp_path: Path) -
     failed = findings["promtool test rules"]
     assert not failed.ok and "bongsu-payments.test.yaml" in failed.detail
     assert "bongsu-orders.test.yaml" not in failed.detail
+
+
+ODD_CATALOG = """
+slack: {default_channel: "#alerts"}
+teams: [{name: web, slack_channel: "#web"}]
+services:
+  - name: edge-api
+    team: web
+    selector: {namespace: prod, app: edge}
+    histogram_buckets: [0.3, 2]
+    slos:
+      - {name: avail-28d, sli: http_availability, objective: 99.95, window: 28d}
+      - {name: avail-loose, sli: http_availability, objective: 93.5, window: 30d, min_request_rate: 0}
+      - {name: slow-busy, sli: http_latency, threshold: 300ms, objective: 99.5, window: 7d, min_request_rate: 2}
+      - {name: slow-2s, sli: http_latency, threshold: 2s, objective: 97, window: 3d}
+"""
+
+
+def test_generated_tests_hold_for_other_windows_objectives_floors_and_selectors(tmp_path: Path) -> None:
+    """Factors that are not the demo's (28d, 7d, 3d windows), a floor of 0 and of 2 req/s, a custom
+    selector and buckets, and an objective (93.5) where a burn just above 14.4x is more than 100% errors."""
+    from bongsu.catalog import parse_catalog
+    from alert_rules import generate
+
+    from tests.rules.conftest import options
+
+    generate(parse_catalog(ODD_CATALOG), options(tmp_path))
+    test_file = tmp_path / "prometheus" / "tests" / "bongsu-edge-api.test.yaml"
+    result = promtool("test", "rules", str(test_file))
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = [t["name"] for t in load_yaml(test_file)["tests"]]
+    assert not any(n.startswith("EdgeApiAvailLooseBudgetBurn") and "traffic floor" in n for n in names)
+    assert sum("just above the 1h/5m page tier" in n for n in names) == 3  # not at objective 93.5
+    assert sum("short windows reset" in n for n in names) == 3
