@@ -25,6 +25,10 @@ def test_429_storm_waits_for_retry_after_and_delivers_each_group_once(stack, sla
         assert sorted(r["text"].split(" ")[1] for r in roots) == names, [r["text"] for r in roots]
         assert not [m for m in slack.messages(channel) if m not in roots]
     settle(exactly_expected, 3)
+    posts = [c for c in slack.calls("chat.postMessage") if c.params.get("channel") == channel]
+    for refused, following in zip(posts, posts[1:]):
+        if refused.status == 429:  # Retry-After: 1 was honoured before the channel was tried again
+            assert following.at - refused.at >= 0.9, (refused, following)
     answered_429 = len([c for c in slack.calls("chat.postMessage") if c.status == 429]) - before_429
     # Only the injected storm: pacing kept five groups in one channel under Slack's per-channel limit.
     assert answered_429 == 12
