@@ -47,7 +47,7 @@ def test_a_60_second_slack_outage_delays_but_loses_and_duplicates_nothing(stack,
     assert notifier.metric("bongsu_notifier_delivery_retries_total", reason="server_error") > errors_before + 3
 
 
-def test_kill_9_between_accepting_and_delivering_and_during_an_unanswered_post(slack, tmp_path):
+def test_kill_9_between_accepting_and_delivering_and_during_unanswered_posts(slack, tmp_path):
     channel, name = "#t-kill9", "KillCheck"
     # A Prometheus that is not there: graphs are skipped without delaying anything.
     notifier = NotifierProcess(tmp_path, slack, prometheus_url="http://127.0.0.1:9")
@@ -65,12 +65,20 @@ def test_kill_9_between_accepting_and_delivering_and_during_an_unanswered_post(s
         assert notifier.deliveries(everything=False) == [], "the default list shows delivered ones only"
         notifier.kill()
         slack.heal()
+        # 2. After the restart, Slack posts the group's first message but its answer never arrives.
+        slack.hang(120, count=1, methods={"chat.postMessage"}, after_record=True)
         notifier.start()  # same state file, same port
-        slack.wait_for(lambda s: len(s.roots(channel)) == 1, 60, "the message after restart")
+        slack.wait_for(lambda s: len(s.roots(channel)) == 1, 60, "the message recorded by Slack")
+        time.sleep(0.5)
+        assert notifier.deliveries()[0]["state"] == "pending"
+        notifier.kill()
+        notifier.start()
+        _wait(lambda: notifier.deliveries()[0]["state"] == "delivered", 60, "the first message adopted")
         root = slack.roots(channel)[0]
+        assert notifier.deliveries()[0]["ts"] == root["ts"]
         _wait(lambda: "graph skipped" in notifier.logs(), 30, "the graph to be skipped")
 
-        # 2. Slack posts the reply but its answer never arrives; kill -9 while waiting for it.
+        # 3. The same for a thread reply; kill -9 while waiting for Slack's answer.
         slack.hang(120, count=1, methods={"chat.postMessage"}, after_record=True)
         am.send(alert(name, channel, starts=starts, expr="up", instance="b"))
         slack.wait_for(lambda s: len(s.replies(root["ts"])) == 1, 60, "the reply recorded by Slack")
@@ -79,7 +87,7 @@ def test_kill_9_between_accepting_and_delivering_and_during_an_unanswered_post(s
         notifier.kill()
         notifier.start()
         _wait(lambda: notifier.deliveries()[-1]["state"] == "delivered", 60, "the delivery to be completed")
-        assert "found an earlier attempt's message; not posting again" in notifier.logs()
+        assert notifier.logs().count("found an earlier attempt's message; not posting again") == 2
 
         am.send(alert(name, channel, starts=starts, expr="up", resolved=True, instance="a"),
                 alert(name, channel, starts=starts, expr="up", resolved=True, instance="b"))
