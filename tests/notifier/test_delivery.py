@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 from tests.notifier.conftest import alert, settle
@@ -85,3 +86,20 @@ def test_graph_of_the_expression_is_posted_in_the_thread(stack, slack):
     graph = next(f for f in slack.files() if f.get("thread_ts") == root["ts"])
     assert graph["png"] and graph["size"] > 1000 and graph["channel_id"] == root["channel_id"]
     assert notifier.metric("bongsu_notifier_deliveries_total", method="files_upload_v2") >= 1
+
+
+def test_permanent_error_without_fallback_is_logged_counted_and_recorded(stack, slack):
+    notifier, am = stack
+    slack.refused_channels["#t-noauth"] = "invalid_auth"  # as Slack answers a revoked token
+    before = notifier.metric("bongsu_notifier_delivery_failures_total", error="invalid_auth")
+    am.send(alert("NoAuthCheck", "#t-noauth", starts=datetime.now(timezone.utc)))
+    deadline = time.monotonic() + 60
+    while not [d for d in notifier.deliveries() if d["channel"] == "#t-noauth" and d["state"] == "failed"]:
+        assert time.monotonic() < deadline, "the delivery was not marked failed"
+        time.sleep(0.2)
+    failed = next(d for d in notifier.deliveries() if d["channel"] == "#t-noauth")
+    assert failed["error"] == "invalid_auth" and failed["delivered_at"] is None
+    assert notifier.metric("bongsu_notifier_delivery_failures_total", error="invalid_auth") == before + 1
+    assert "permanent Slack error; delivery dropped" in notifier.logs()
+    assert not [m for m in slack.messages() if "NoAuthCheck" in m["text"]], "invalid_auth has no fallback"
+    assert not [d for d in notifier.deliveries(everything=False) if d["channel"] == "#t-noauth"]
