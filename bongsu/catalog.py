@@ -136,8 +136,9 @@ class SlackSettings(_Strict):
 
 
 def _check_channel(value: str) -> str:
-    if not re.match(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$", value):
-        raise ValueError(f"{value!r} is not a Slack channel name like '#payments-oncall'")
+    # A channel name ("#payments-oncall") or a Slack channel ID ("C0123ABCDEF"), which survives renames.
+    if not re.match(r"^(?:[#@]?[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{8,12})$", value):
+        raise ValueError(f"{value!r} is not a Slack channel name like '#payments-oncall' or an ID like 'C0123ABCDEF'")
     return value
 
 

@@ -118,3 +118,9 @@ def test_cli_reports_a_missing_catalog(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "cannot read the catalog" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_slack_channel_ids_are_accepted_and_nonsense_is_not() -> None:
+    assert parse_catalog(mutate(["teams", 0, "slack_channel"], "C0123ABCDEF")).teams[0].slack_channel == "C0123ABCDEF"
+    found = problems(mutate(["teams", 0, "slack_channel"], "Payments On Call"))
+    assert found[0][0] == "teams[0].slack_channel" and "channel name" in found[0][1]
