@@ -207,7 +207,10 @@ def header(source: str) -> str:
 
 
 def _write(path: Path, objects: list[dict], source: str) -> Path:
-    path.write_text(header(source) + yaml.safe_dump_all(objects, sort_keys=False))
+    # libyaml's emitter when present: the pure-Python one scans every character of each embedded
+    # dashboard JSON in Python, a minute for a few hundred services.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.write_text(header(source) + yaml.dump_all(objects, Dumper=dumper, sort_keys=False))
     return path
 
 
