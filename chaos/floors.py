@@ -69,11 +69,14 @@ def window_ratio(segments: list[tuple[float, float, float]], window_s: float) ->
     return bad / seen if seen else 0.0
 
 
-def _before(tier: BurnWindows, index: int, window_s: float) -> tuple[float, float, float]:
-    """The window's content before the fault, as one segment."""
+def _before(tier: BurnWindows, index: int, window_s: float) -> list[tuple[float, float, float]]:
+    """The window's content before the fault: its bad requests taken as the most recent ones (an
+    earlier incident still in the window), the clean rest older. Only the ratio is known, not when
+    the bad requests came; assuming "recent" keeps them in the window longest, so the drain floor
+    is not undercut by an earlier drill's leftovers."""
     share = tier.baseline[index] if index < len(tier.baseline) else 0.0
     rps = tier.window_rps[index] if index < len(tier.window_rps) else tier.live_rps
-    return (window_s, share, rps)
+    return [(window_s * (1 - share), 0.0, rps), (window_s * share, 1.0, rps)]
 
 
 def time_to_burn(tier: BurnWindows, bad_share: float) -> float | None:
@@ -84,7 +87,7 @@ def time_to_burn(tier: BurnWindows, bad_share: float) -> float | None:
     elapsed = 0.0
     limit = max(tier.windows_s) * 2
     while elapsed <= limit:
-        if all(window_ratio([_before(tier, i, w), (elapsed, bad_share, tier.live_rps)], w) > tier.threshold
+        if all(window_ratio([*_before(tier, i, w), (elapsed, bad_share, tier.live_rps)], w) > tier.threshold
                for i, w in enumerate(tier.windows_s)):
             return elapsed
         elapsed += _STEP_S
@@ -97,7 +100,7 @@ def time_to_drain(tier: BurnWindows, bad_share: float, fault_s: float) -> float 
     elapsed = 0.0
     limit = max(tier.windows_s) * 2
     while elapsed <= limit:
-        if any(window_ratio([_before(tier, i, w), (fault_s, bad_share, tier.live_rps), (elapsed, 0.0, tier.live_rps)],
+        if any(window_ratio([*_before(tier, i, w), (fault_s, bad_share, tier.live_rps), (elapsed, 0.0, tier.live_rps)],
                             w) <= tier.threshold for i, w in enumerate(tier.windows_s)):
             return elapsed
         elapsed += _STEP_S

@@ -156,7 +156,11 @@ def measure(journal: dict, spec: dict, stack: StackFile, factor: float = LATE_FA
     timing, group_interval = _timing(stack, spec)
     if spec["kind"] == "burn":
         fault_s = at.get("cleared", time.time()) - at["injected"]
-        floors = burn_floors(timing, _burn_windows(stack, spec, at), spec["bad_share"], fault_s)
+        windows = _burn_windows(stack, spec, at)
+        floors = burn_floors(timing, windows, spec["bad_share"], fault_s)
+        floors.parts.update({f"baseline_ratio_{int(w)}s": b for w, b in zip(windows.windows_s, windows.baseline)})
+        floors.parts.update({f"history_rps_{int(w)}s": r for w, r in zip(windows.windows_s, windows.window_rps)})
+        floors.parts["live_rps"] = windows.live_rps
     else:
         floors = outage_floors(timing)
     if _group_was_active(stack, spec, at["injected"]):
