@@ -87,8 +87,8 @@ def test_bound_scales_and_adds_a_margin() -> None:
 
 
 def test_an_earlier_incident_in_the_long_window_leaves_the_short_window_to_drain() -> None:
-    # The hour already holds 12.8% slow requests from an earlier drill (just under the 99% SLO's
+    # The hour already holds 13% slow requests from an earlier drill (just under the 99% SLO's
     # 0.144): a 57 s burst pages, and only the 5m window can bring it back under the threshold,
     # once fewer than 0.144 x 300 = 43.2 s of the burst remain in it.
-    tier = BurnWindows((3600.0, 300.0), 0.144, baseline=(0.128, 0.0), window_rps=(10.0, 10.0), live_rps=10.0)
+    tier = BurnWindows((3600.0, 300.0), 0.144, baseline=(0.13, 0.0), window_rps=(10.0, 10.0), live_rps=10.0)
     assert time_to_drain(tier, 1.0, 57.0) == pytest.approx(257.0)
