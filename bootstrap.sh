@@ -67,7 +67,11 @@ fi
 say "installing Bongsu into .venv (pinned by constraints.txt)"
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[all]" 2>&1 |
   grep -v "^WARNING: Location" || true
-.venv/bin/python -c "import bongsu, instrumentation, notifier" || die "the install did not complete; see the pip output above"
+# The tiny distribution through which `chaos discover` finds Bongsu's Chaos Toolkit extension.
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt ./chaos/extension 2>&1 |
+  grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import bongsu, instrumentation, notifier, chaostoolkit_bongsu" ||
+  die "the install did not complete; see the pip output above"
 
 # 4. Run.
 if [ "$mode" = demo ]; then
