@@ -22,7 +22,7 @@ def scaffold_command(
         "--dir", help="Runbook folder (default: BONGSU_RUNBOOKS_DIR or the repository's runbooks/).")] = None,
 ) -> None:
     """Write a filled-in draft for every alert without a runbook; existing runbooks are left alone."""
-    from bongsu.cli import read_catalog
+    from bongsu.terminal import read_catalog
 
     model = read_catalog(catalog)
     written = scaffold(model, folder or runbooks.folder())

@@ -73,7 +73,7 @@ def up_command(
     run_dir: Annotated[Optional[Path], typer.Option(help="Where configs, data and logs go.")] = None,
 ) -> None:
     """Run Prometheus, Alertmanager, the notifier, the demo shop and load on loopback until Ctrl-C."""
-    from bongsu.stack import Stack, StackError, StackSettings
+    from bongsu.stack import Stack, StackError
 
     settings = _stack_settings(catalog, port_base, scrape_interval, evaluation_interval, run_dir)
     try:

@@ -11,30 +11,14 @@ from typing import Annotated, Optional
 import httpx
 import typer
 from chaoslib.exceptions import ActivityFailed
-from rich.console import Console
 
-from bongsu.catalog import Catalog, CatalogError, load_catalog
-
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _catalog(path: Optional[Path]) -> Catalog:
-    try:
-        return load_catalog(path)
-    except CatalogError as exc:
-        raise _fail(f"the catalog has {len(exc.problems)} problem(s):\n{exc}") from None
-
+from bongsu.catalog import Catalog
+from bongsu.terminal import console, err, fail, read_catalog
 
 def _stack_path(stack: Optional[Path]) -> Optional[Path]:
     chosen = stack or (Path(os.environ["BONGSU_STACK"]) if os.environ.get("BONGSU_STACK") else None)
     if chosen is not None and not chosen.is_file():
-        raise _fail(f"{chosen} does not exist: give the stack.json written by `bongsu up` (in its run folder)")
+        raise fail(f"{chosen} does not exist: give the stack.json written by `bongsu up` (in its run folder)")
     return chosen
 
 
@@ -50,26 +34,26 @@ def drill_command(
     """Run chaos drills: inject a fault, prove the page fires, reaches Slack and resolves, in time."""
     from chaos.experiments import experiments
 
-    model = _catalog(catalog)
+    model = read_catalog(catalog)
     available = experiments(model)
     if list_only:
         for drill_name, experiment in available.items():
             console.print(f"[bold]{drill_name}[/]  {experiment['title']}", highlight=False)
         return
     if run_all == bool(name):
-        raise _fail("name one drill or pass --all; drills: " + ", ".join(available))
+        raise fail("name one drill or pass --all; drills: " + ", ".join(available))
     if name and name not in available:
-        raise _fail(f"no drill named {name!r}; drills: {', '.join(available)}")
+        raise fail(f"no drill named {name!r}; drills: {', '.join(available)}")
     chosen = list(available.values()) if run_all else [available[name]]
     stack_file = _stack_path(stack)
     try:
         results = _run_all(model, chosen, stack_file, out) if stack_file else _with_own_stack(model, chosen, out)
     except KeyboardInterrupt:
-        raise _fail("interrupted; faults were rolled back or expire by themselves", 130) from None
+        raise fail("interrupted; faults were rolled back or expire by themselves", 130) from None
     _report(results, out)
     missed = [r for r in results if not r.passed]
     if missed:
-        raise _fail(f"{len(missed)} of {len(results)} drill(s) did not pass: "
+        raise fail(f"{len(missed)} of {len(results)} drill(s) did not pass: "
                     + ", ".join(f"{r.name} ({r.verdict})" for r in missed), 1)
     console.print(f"[green]all {len(results)} drill(s) detected, notified and resolved[/]")
 
@@ -84,7 +68,7 @@ def _with_own_stack(model: Catalog, chosen: list[dict], out: Path):
             running.print_endpoints()
             return _run_all(model, chosen, running.run_dir / "stack.json", out)
     except (StackError, MissingBinary) as exc:
-        raise _fail(str(exc), 3) from None
+        raise fail(str(exc), 3) from None
 
 
 def _run_all(model: Catalog, chosen: list[dict], stack_file: Path, out: Path):
@@ -133,7 +117,7 @@ def _timestamp(text: str, what: str) -> float:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"{what} {text!r} is not a time like 2026-12-01T13:05:00Z") from None
+        raise fail(f"{what} {text!r} is not a time like 2026-12-01T13:05:00Z") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
@@ -153,31 +137,31 @@ def postmortem_command(
     from chaos.stackfile import read_stack_file
 
     if (journal is None) == (start is None):
-        raise _fail("give either --journal FILE or --from TIME [--to TIME]")
+        raise fail("give either --journal FILE or --from TIME [--to TIME]")
     stack_file = _stack_path(stack)
     if stack_file is None:
-        raise _fail("no stack to read from: pass --stack run/stack.json or set BONGSU_STACK "
+        raise fail("no stack to read from: pass --stack run/stack.json or set BONGSU_STACK "
                     "(Prometheus, Alertmanager and the notifier must still be running)")
     data = None
     if journal is not None:
         try:
             data = json.loads(journal.read_text())
         except OSError as exc:
-            raise _fail(f"cannot read {journal}: {exc.strerror}") from None
+            raise fail(f"cannot read {journal}: {exc.strerror}") from None
         except json.JSONDecodeError as exc:
-            raise _fail(f"{journal} is not a journal (invalid JSON at line {exc.lineno})") from None
+            raise fail(f"{journal} is not a journal (invalid JSON at line {exc.lineno})") from None
         if not isinstance(data, dict) or "start" not in data or "experiment" not in data:
-            raise _fail(f"{journal} is not a Chaos Toolkit journal (no `start`/`experiment`)")
+            raise fail(f"{journal} is not a Chaos Toolkit journal (no `start`/`experiment`)")
         window = _window(data)
     else:
         window = (_timestamp(start, "--from"), _timestamp(end, "--to") if end else datetime.now(timezone.utc).timestamp())
         if window[1] <= window[0]:
-            raise _fail("--to must be after --from")
-    model = _catalog(catalog)
+            raise fail("--to must be after --from")
+    model = read_catalog(catalog)
     try:
         path = write_postmortem(model, read_stack_file(stack_file), window[0], window[1], out, data)
     except (httpx.HTTPError, ActivityFailed) as exc:
-        raise _fail(f"cannot read the stack: {exc}", 3) from None
+        raise fail(f"cannot read the stack: {exc}", 3) from None
     console.print(f"[green]wrote[/] {path}")
 
 

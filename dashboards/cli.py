@@ -8,33 +8,17 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-from bongsu.catalog import Catalog, CatalogError, Duration, load_catalog
+from bongsu.catalog import Duration
+from bongsu.terminal import CatalogOption, console, err, fail, read_catalog
 
 from dashboards.boards import boards, to_json
 from dashboards.panel_data import PrometheusUnreachable, scrape_interval
 from dashboards.push import TOKEN_ENV, PushError, push
 from dashboards.render import render_panels
 
-console = Console()
-err = Console(stderr=True)
 app = typer.Typer(help="Grafana dashboards: push them to a Grafana, or preview them as PNGs.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-CatalogOption = Annotated[Optional[Path], typer.Option("--catalog", "-c", help="Service catalog YAML.")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
-    return typer.Exit(code)
-
-
-def _catalog(path: Optional[Path]) -> Catalog:
-    try:
-        return load_catalog(path)
-    except CatalogError as exc:
-        raise _fail(f"the catalog has {len(exc.problems)} problem(s):\n{exc}") from None
 
 
 @app.command("push")
@@ -43,11 +27,11 @@ def push_command(
     catalog: CatalogOption = None,
 ) -> None:
     """Upload every dashboard through Grafana's HTTP API (token from GRAFANA_TOKEN), idempotently by UID."""
-    model = _catalog(catalog)
+    model = read_catalog(catalog)
     try:
         results = push(boards(model), grafana_url, os.environ.get(TOKEN_ENV, ""))
     except (PushError, ValueError) as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     for result in results:
         console.print(f"{result.outcome:<9} {result.title}  [dim]{result.url}[/]", highlight=False)
     changed = sum(r.outcome != "unchanged" for r in results)
@@ -65,15 +49,15 @@ def preview_command(
     catalog: CatalogOption = None,
 ) -> None:
     """Render each dashboard's panels as a PNG from live Prometheus data, in the dashboard's layout."""
-    model = _catalog(catalog)
+    model = read_catalog(catalog)
     try:
         window = Duration.parse(since)
     except ValueError as exc:
-        raise _fail(f"--since: {exc}") from None
+        raise fail(f"--since: {exc}") from None
     chosen = [b for b in boards(model) if not dashboard or b.uid in dashboard]
     unknown = sorted(set(dashboard or []) - {b.uid for b in chosen})
     if unknown:
-        raise _fail(f"no dashboard with UID {', '.join(unknown)}; known: "
+        raise fail(f"no dashboard with UID {', '.join(unknown)}; known: "
                     f"{', '.join(b.uid for b in boards(model))}")
     end = datetime.now(timezone.utc)
     start = end - timedelta(milliseconds=window.ms)
@@ -89,6 +73,6 @@ def preview_command(
             for error in errors:
                 err.print(f"  [red]query failed[/] {error}", highlight=False, markup=True)
     except PrometheusUnreachable as exc:
-        raise _fail(str(exc), 3) from None
+        raise fail(str(exc), 3) from None
     if failures:
-        raise _fail(f"{failures} queries failed in Prometheus; their panels show the error", 1)
+        raise fail(f"{failures} queries failed in Prometheus; their panels show the error", 1)

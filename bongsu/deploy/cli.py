@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from bongsu.build import Finding
-from bongsu.catalog import CatalogError, load_catalog
+from bongsu.terminal import CatalogOption, console, err, read_catalog
 from bongsu.deploy.compose import build_for_compose
 
 app = typer.Typer(help="Deployment: the Docker Compose stack and the Kubernetes manifests.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
-
-CatalogOption = Annotated[Optional[Path], typer.Option("--catalog", "-c", help="Service catalog YAML.")]
-
-
-def _catalog(path: Optional[Path]):
-    try:
-        return load_catalog(path)
-    except CatalogError as exc:
-        err.print(f"[bold red]error:[/] the catalog has {len(exc.problems)} problem(s):\n{exc}",
-                  highlight=False, markup=True, soft_wrap=True)
-        raise typer.Exit(2) from None
 
 
 @app.command("compose")
@@ -36,7 +22,7 @@ def compose_command(
     catalog: CatalogOption = None,
 ) -> None:
     """`bongsu build` for the compose network: every address is a compose service name."""
-    model = _catalog(catalog)
+    model = read_catalog(catalog)
     try:
         written = build_for_compose(model, out)
     except ValueError as exc:
@@ -54,7 +40,7 @@ def check_command(
     if not compose_file.is_file():
         err.print(f"[bold red]error:[/] no compose file at {compose_file}", highlight=False)
         raise typer.Exit(2)
-    model = _catalog(catalog)
+    model = read_catalog(catalog)
     try:
         from bongsu.deploy.validation import check_compose
     except ModuleNotFoundError as exc:
