@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bongsu import observe
 from bongsu.stack import Stack
 from chaos import prometheus
 from chaos.drill import run_drill
@@ -124,6 +125,9 @@ def test_probes_return_plain_values(demo_stack: Stack) -> None:
     from chaos import probes
 
     configuration = {"bongsu_stack": str(_stack_file(demo_stack))}
+    # An earlier drill on this stack may have just restored a target: give Prometheus a scrape to see it.
+    observe.wait_for(lambda: probes.query_value('sum(up{job=~"orders|payments"})', configuration) == 2.0,
+                     60, "both shop targets up")
     value = probes.query_value('sum(up{job=~"orders|payments"})', configuration)
     assert isinstance(value, float) and value == 2.0
     assert probes.query_compare('sum(up{job=~"orders|payments"})', ">=", 2, configuration=configuration) is True

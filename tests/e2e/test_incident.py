@@ -27,9 +27,11 @@ def test_payments_error_burst_pages_and_resolves(demo_stack: Stack) -> None:
     journal = json.loads(result.journal_path.read_text())
     assert journal["status"] == "completed" and not journal["deviated"]
     at = result.measurement["moments"]
-    # Fired in Prometheus after the fault, routed by Alertmanager, delivered, then resolved after the clear.
-    assert at["injected"] < at["firing"] <= at["routed"] <= at["notified"] < at["cleared"]
-    assert at["cleared"] < at["resolved"] <= at["resolution_notified"]
+    # Fired in Prometheus, was routed by Alertmanager and delivered after the fault; resolved and the
+    # resolution delivered after the clear. (Observed moments come from pollers and the notifier's own
+    # delivery time, so only their order relative to the fault and the clear is exact.)
+    assert all(at["injected"] < at[k] < at["cleared"] for k in ("firing", "routed", "notified"))
+    assert all(at["cleared"] < at[k] for k in ("resolved", "resolution_notified"))
     assert all(result.measurement["intervals"][k] > 0 for k in ("detect_s", "notify_s", "resolve_s"))
     # The notifier picked the team's channel from the catalog, and the labels the on-call reads are there.
     page = observe.delivery_for(demo_stack.urls["notifier"], demo_stack.webhook_token, alertname, "firing")
