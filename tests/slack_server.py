@@ -86,7 +86,7 @@ class Call:
 
 
 class SlackServer:
-    def __init__(self, token: str = "xoxb-test-token", *, rate_limit_per_channel: int = 3,
+    def __init__(self, token: str = "fake-bot-token", *, rate_limit_per_channel: int = 3,
                  rate_window_s: float = 1.0, missing_channels: set[str] | None = None,
                  refused_channels: dict[str, str] | None = None) -> None:
         self.token = token

@@ -23,7 +23,7 @@ from bongsu.processes import Child, alertmanager, free_port, prometheus
 from tests.slack_server import SlackServer
 
 WEBHOOK_TOKEN = "test-webhook-token-4f9a"
-SLACK_TOKEN = "xoxb-test-bot-token-77c1"
+SLACK_TOKEN = "fake-bot-token-77c1"
 SIGNING_SECRET = "test-signing-secret-0d2e"
 BONGSU = Path(sys.executable).parent / "bongsu"
 

@@ -122,11 +122,11 @@ def test_runbook_excerpt(tmp_path: Path):
 
 
 def test_settings_hide_secrets():
-    settings = Settings.from_env(Path("s.sqlite"), {"SLACK_BOT_TOKEN": "xoxb-very-secret",
+    settings = Settings.from_env(Path("s.sqlite"), {"SLACK_BOT_TOKEN": "fake-bot-secret-value",
                                                     "BONGSU_WEBHOOK_TOKEN": "hook-secret",
                                                     "SLACK_SIGNING_SECRET": "sign-secret"})
     shown = repr(settings) + str(settings)
-    assert "xoxb-very-secret" not in shown and "hook-secret" not in shown and "sign-secret" not in shown
+    assert "fake-bot-secret-value" not in shown and "hook-secret" not in shown and "sign-secret" not in shown
     assert not settings.offline and Settings.from_env(Path("s"), {}).offline
 
 
