@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from bongsu.binaries import MissingBinary, find
-from bongsu.catalog import load_catalog
+from bongsu.catalog import Catalog, load_catalog
 from bongsu.stack import Stack, StackSettings
 
 
@@ -19,6 +19,12 @@ def require_binaries() -> None:
             find(tool)
         except MissingBinary as exc:
             pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The demo shop's catalog, parsed once per session."""
+    return load_catalog()
 
 
 @pytest.fixture(scope="session")

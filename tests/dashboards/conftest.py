@@ -106,11 +106,6 @@ def grafana() -> Iterator[FakeGrafana]:
         yield fake
 
 
-@pytest.fixture(scope="session")
-def catalog() -> Catalog:
-    return load_catalog()
-
-
 @pytest.fixture()
 def out(tmp_path: Path) -> Path:
     return tmp_path / "out"

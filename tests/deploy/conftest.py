@@ -11,27 +11,22 @@ import pytest
 import yaml
 
 from bongsu.build import BuildOptions, build
-from bongsu.catalog import Catalog, load_catalog
+from bongsu.catalog import Catalog
 from bongsu.deploy.compose import build_for_compose
+from bongsu.deploy.schemas import SchemasMissing, schemas_dir
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose"
-SCHEMAS = REPO.parent / "shared" / "schemas"
 WEBHOOK_TOKEN = "test-webhook-token-7f3a9c"
 
 
 @pytest.fixture(scope="session")
 def schemas() -> Path:
-    """../shared/schemas beside the checkout; fail (never skip) with the fix when it is absent."""
-    if not (SCHEMAS / "compose-spec.json").is_file() or not (SCHEMAS / "prometheus-operator").is_dir():
-        pytest.fail(f"schemas not found at {SCHEMAS}: put a copy of shared/schemas (compose-spec.json and "
-                    "prometheus-operator/*.yaml) beside the repository clone", pytrace=False)
-    return SCHEMAS
-
-
-@pytest.fixture(scope="session")
-def catalog() -> Catalog:
-    return load_catalog()
+    """../shared/schemas beside the checkout (or BONGSU_SCHEMAS_DIR); fail, never skip, when absent."""
+    try:
+        return schemas_dir()
+    except SchemasMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")

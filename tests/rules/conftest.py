@@ -9,7 +9,7 @@ import yaml
 
 from bongsu.binaries import MissingBinary, find
 from bongsu.build import BuildOptions
-from bongsu.catalog import Catalog, load_catalog
+from bongsu.catalog import Catalog
 from alert_rules import generate
 
 TOKEN = "test-token-not-a-secret"
@@ -34,11 +34,6 @@ def load_yaml(path: Path) -> object:
 
 def alert_rules_in(path: Path) -> list[dict]:
     return [rule for group in load_yaml(path)["groups"] for rule in group["rules"] if "alert" in rule]
-
-
-@pytest.fixture(scope="session")
-def catalog() -> Catalog:
-    return load_catalog()
 
 
 @pytest.fixture(scope="session")
