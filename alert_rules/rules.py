@@ -6,6 +6,7 @@ PrometheusRule objects and the generated unit tests.
 
 from __future__ import annotations
 
+from bongsu import conventions
 from bongsu.catalog import (
     SLO,
     TIERS,
@@ -18,7 +19,7 @@ from bongsu.catalog import (
 )
 
 # The SDK's request histogram (docs/contracts.md); both SLIs read it.
-REQUESTS = "http_server_request_duration_seconds"
+REQUESTS = conventions.HTTP_REQUEST_DURATION
 # How a burn rate is shown in descriptions. Generated unit tests format expected values the same way.
 BURN_FORMAT = "%.2f"
 BURN_TEMPLATE = f'{{{{ $value | printf "{BURN_FORMAT}" }}}}'

@@ -11,13 +11,15 @@ import os
 import re
 from pathlib import Path
 
+from bongsu import conventions
+
 RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
 SECTIONS = ("Meaning", "Impact", "Diagnosis", "Mitigation")
 NOT_RUNBOOKS = {"README.md", "TEMPLATE.md"}
 
 
 def folder() -> Path:
-    return Path(os.environ["BONGSU_RUNBOOKS_DIR"]) if os.environ.get("BONGSU_RUNBOOKS_DIR") else RUNBOOKS
+    return Path(os.environ[conventions.RUNBOOKS_DIR]) if os.environ.get(conventions.RUNBOOKS_DIR) else RUNBOOKS
 
 
 def problems(alerts: list[str], where: Path) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bongsu import conventions
 from bongsu.catalog import Catalog, Duration
 
 
@@ -33,10 +34,10 @@ class BuildOptions:
     targets: dict[str, list[str]] = field(default_factory=dict)
     alertmanager_address: str = "127.0.0.1:9093"
     notifier_url: str = field(default_factory=lambda: os.environ.get(
-        "BONGSU_NOTIFIER_URL", "http://127.0.0.1:9099/alertmanager"))
+        conventions.NOTIFIER_URL, "http://127.0.0.1:9099/alertmanager"))
     # The bearer token Alertmanager presents to the notifier. Never written into committed files:
     # generated configs reference it via a credentials file inside `out`.
-    webhook_token: str | None = field(default_factory=lambda: os.environ.get("BONGSU_WEBHOOK_TOKEN"))
+    webhook_token: str | None = field(default_factory=lambda: os.environ.get(conventions.WEBHOOK_TOKEN))
     scrape_interval: Duration = Duration.parse("5s")
     evaluation_interval: Duration = Duration.parse("5s")
     # Alertmanager timing. Production-like defaults; the local stack shortens them for drills.

@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from bongsu import conventions
+
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "examples" / "shop" / "catalog.yaml"
 
 # The OpenTelemetry HTTP semantic conventions' advised buckets, in seconds. The SDK uses these for
@@ -426,7 +428,7 @@ PLATFORM_FOLDER_UID = "bongsu-platform"
 # Secret (deploy), and the AlertmanagerConfig that calls it with the webhook token (alert rules).
 KUBERNETES_NOTIFIER = "bongsu-notifier"
 KUBERNETES_NOTIFIER_PORT = 9099
-KUBERNETES_WEBHOOK_TOKEN_KEY = "BONGSU_WEBHOOK_TOKEN"  # key inside the Secret named KUBERNETES_NOTIFIER
+KUBERNETES_WEBHOOK_TOKEN_KEY = conventions.WEBHOOK_TOKEN  # key inside the Secret named KUBERNETES_NOTIFIER
 # Labels and the port name a catalog service's Kubernetes Service must carry for its ServiceMonitor.
 KUBERNETES_SERVICE_LABEL = "app.kubernetes.io/name"
 KUBERNETES_METRICS_PORT = "http"

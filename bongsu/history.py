@@ -16,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from bongsu import conventions
 from bongsu.binaries import find
 from bongsu.catalog import Duration, Service
 
@@ -24,7 +25,7 @@ STEP_S = 120
 _LATENCY_SHARE = ((0.005, 0.10), (0.01, 0.40), (0.025, 0.80), (0.05, 0.95), (0.075, 0.98), (0.1, 0.995),
                   (0.25, 0.9995), (0.5, 0.9999))
 _ERROR_SHARE = 0.0001  # 0.01% of requests answered 5xx: a tenth of a 99.9% budget, well inside every SLO
-_METRIC = "http_server_request_duration_seconds"
+_METRIC = conventions.HTTP_REQUEST_DURATION
 
 
 def _share_at_or_under(le: float) -> float:

@@ -19,7 +19,7 @@ from types import FrameType
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from bongsu import history
+from bongsu import conventions, history
 from bongsu.build import BuildOptions, build
 from bongsu.catalog import Catalog, Duration
 from bongsu.processes import Child, ProcessError, alertmanager, free_port, port_is_free, prometheus
@@ -99,7 +99,7 @@ class Stack:
 
     def _children(self, options: BuildOptions) -> list[Child]:
         logs = self.run_dir / "logs"
-        env = {"BONGSU_WEBHOOK_TOKEN": self.webhook_token, "BONGSU_FAULT_TOKEN": self.fault_token,
+        env = {conventions.WEBHOOK_TOKEN: self.webhook_token, conventions.FAULT_TOKEN: self.fault_token,
                "PYTHONUNBUFFERED": "1", **self.settings.extra_env}
         children = [
             alertmanager(options.out / "alertmanager" / "alertmanager.yml", self.ports["alertmanager"],
@@ -113,7 +113,7 @@ class Stack:
                    "--catalog", self.settings.catalog.source],
                   logs / "notifier.log", health_url=f"{self.urls['notifier']}/readyz",
                   env={**env, "ALERTMANAGER_URL": self.urls["alertmanager"],
-                       "PROMETHEUS_URL": self.urls["prometheus"]}, cwd=REPO),
+                       conventions.PROMETHEUS_URL: self.urls["prometheus"]}, cwd=REPO),
         ]
         # payments before orders: orders is ready only once it can reach payments.
         for name in sorted(self.services, key=lambda n: n == "orders"):
@@ -122,7 +122,7 @@ class Stack:
                 name, [sys.executable, "-m", "uvicorn", f"examples.shop.{module}:app", "--host", "127.0.0.1",
                        "--port", str(self.ports[name]), "--no-access-log", "--log-level", "warning"],
                 logs / f"{name}.log", health_url=f"{self.urls[name]}/livez",
-                env={**env, "PAYMENTS_URL": self.urls.get("payments", ""), "OTEL_SERVICE_NAME": name},
+                env={**env, "PAYMENTS_URL": self.urls.get("payments", ""), conventions.SERVICE_NAME_OTEL: name},
                 cwd=REPO))
         if self.settings.load_rate > 0 and "orders" in self.services:
             children.append(Child(

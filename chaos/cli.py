@@ -12,11 +12,12 @@ import httpx
 import typer
 from chaoslib.exceptions import ActivityFailed
 
+from bongsu import conventions
 from bongsu.catalog import Catalog
 from bongsu.terminal import console, err, fail, read_catalog
 
 def _stack_path(stack: Optional[Path]) -> Optional[Path]:
-    chosen = stack or (Path(os.environ["BONGSU_STACK"]) if os.environ.get("BONGSU_STACK") else None)
+    chosen = stack or (Path(os.environ[conventions.STACK]) if os.environ.get(conventions.STACK) else None)
     if chosen is not None and not chosen.is_file():
         raise fail(f"{chosen} does not exist: give the stack.json written by `bongsu up` (in its run folder)")
     return chosen

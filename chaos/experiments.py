@@ -17,10 +17,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from bongsu import conventions
 from bongsu.catalog import SLO, TIERS, Catalog, Service
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"
-SAFEGUARD_ENV = "BONGSU_SAFEGUARD_BURN_LIMIT"
+SAFEGUARD_ENV = conventions.SAFEGUARD_BURN_LIMIT
 # Above the demo's worst collateral burn (orders failing 70% of requests when payments is down, at
 # 99.5%: 140x), below an untouched service losing all its traffic at 99.9% (1000x).
 DEFAULT_SAFEGUARD_BURN = 250
@@ -107,7 +108,7 @@ def _common(catalog: Catalog, service: Service, title: str, description: str, dr
         "description": description,
         "tags": ["bongsu", "drill", service.name],
         "configuration": {
-            "bongsu_stack": {"type": "env", "key": "BONGSU_STACK"},
+            "bongsu_stack": {"type": "env", "key": conventions.STACK},
             "safeguard_burn_limit": {"type": "env", "key": SAFEGUARD_ENV, "default": DEFAULT_SAFEGUARD_BURN},
         },
         "extensions": [{"name": "bongsu", "drill": drill}],

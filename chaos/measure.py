@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 
+from bongsu import conventions
 from bongsu.catalog import Duration, error_ratio_record, request_rate_record
 from chaos import alertmanager, prometheus
 from chaos.floors import BurnWindows, Floors, Timing, bound, burn_floors, outage_floors
 from chaos.stackfile import StackFile
 
-REQUESTS = "http_server_request_duration_seconds"  # the SDK's request histogram (docs/contracts.md)
+REQUESTS = conventions.HTTP_REQUEST_DURATION
 INJECT = {"inject_fault", "stop_service", "make_target_unreachable"}
 CLEAR = {"clear_fault", "start_service", "restore_target"}
 LATE_FACTOR = 1.25

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bongsu import conventions  # noqa: E402
 from bongsu.catalog import SLO, Catalog, Duration, Service, error_ratio_record  # noqa: E402
 from chaos import alertmanager, prometheus  # noqa: E402
 from chaos.experiments import page_tier  # noqa: E402
@@ -27,7 +28,7 @@ from chaos.deliveries import delivered_at, deliveries  # noqa: E402
 from chaos.measure import drill_spec  # noqa: E402
 from chaos.stackfile import StackFile  # noqa: E402
 
-REQUESTS = "http_server_request_duration_seconds"
+REQUESTS = conventions.HTTP_REQUEST_DURATION
 
 
 @dataclass(frozen=True)

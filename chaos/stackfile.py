@@ -15,7 +15,9 @@ from pathlib import Path
 
 from chaoslib.exceptions import ActivityFailed
 
-STACK_ENV = "BONGSU_STACK"
+from bongsu import conventions
+
+STACK_ENV = conventions.STACK
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ def read_stack_file(path: Path | str) -> StackFile:
         raise ActivityFailed(f"{file}: not a stack description (no `urls` mapping)")
     return StackFile(
         path=file, urls=data["urls"],
-        fault_token=os.environ.get("BONGSU_FAULT_TOKEN") or data.get("fault_token", ""),
-        webhook_token=os.environ.get("BONGSU_WEBHOOK_TOKEN") or data.get("webhook_token", ""),
+        fault_token=os.environ.get(conventions.FAULT_TOKEN) or data.get("fault_token", ""),
+        webhook_token=os.environ.get(conventions.WEBHOOK_TOKEN) or data.get("webhook_token", ""),
         pids={k: int(v) for k, v in (data.get("pids") or {}).items()},
         catalog=data.get("catalog"), run_dir=Path(data["run_dir"]) if data.get("run_dir") else None,
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from bongsu import conventions
 from bongsu.catalog import Duration
 from bongsu.terminal import CatalogOption, console, err, fail, read_catalog
 
@@ -41,7 +42,7 @@ def push_command(
 @app.command("preview")
 def preview_command(
     prometheus_url: Annotated[str, typer.Option(
-        envvar="PROMETHEUS_URL", help="Prometheus to read from (env PROMETHEUS_URL).")] = "http://127.0.0.1:9090",
+        envvar=conventions.PROMETHEUS_URL, help="Prometheus to read from (env PROMETHEUS_URL).")] = "http://127.0.0.1:9090",
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNGs.")] = Path("out/preview"),
     since: Annotated[str, typer.Option(help="How far back to draw, e.g. 15m, 1h, 1d.")] = "1h",
     dashboard: Annotated[Optional[list[str]], typer.Option(

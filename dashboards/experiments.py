@@ -7,12 +7,13 @@ a 95% normal-approximation interval, both computed in PromQL so Grafana and the 
 
 from __future__ import annotations
 
+from bongsu import conventions
 from bongsu.catalog import OVERVIEW_DASHBOARD_UID, Catalog, Experiment
 
 from dashboards.panels import Board, Query, board, choice_variable, dashboard, link, timeseries
 
-EXPOSURES = "bongsu_experiment_exposures_total"
-CONVERSIONS = "bongsu_experiment_conversions_total"
+EXPOSURES = conventions.EXPERIMENT_EXPOSURES
+CONVERSIONS = conventions.EXPERIMENT_CONVERSIONS
 Z = 1.96  # two-sided 95%
 WINDOWS = ("15m", "1h", "6h", "1d")
 

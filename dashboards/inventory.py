@@ -8,23 +8,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from bongsu import conventions
 from bongsu.catalog import error_ratio_record, recording_windows, request_rate_record
 
-# docs/contracts.md, "Metrics": name -> Prometheus type.
-CONTRACT_METRICS: dict[str, str] = {
-    "http_server_request_duration_seconds": "histogram",
-    "http_server_active_requests": "gauge",
-    "bongsu_sdk_dropped_total": "counter",
-    "bongsu_sdk_cardinality_overflow_total": "counter",
-    "bongsu_experiment_exposures_total": "counter",
-    "bongsu_experiment_conversions_total": "counter",
-    "bongsu_notifier_webhooks_received_total": "counter",
-    "bongsu_notifier_deliveries_total": "counter",
-    "bongsu_notifier_delivery_retries_total": "counter",
-    "bongsu_notifier_delivery_failures_total": "counter",
-    "bongsu_notifier_queue_depth": "gauge",
-    "bongsu_notifier_delivery_latency_seconds": "histogram",
-}
+# The SDK's and the notifier's metrics: name -> Prometheus type.
+CONTRACT_METRICS: dict[str, str] = conventions.CONTRACT_METRICS
 # Always there: Prometheus' own alert and scrape series, prometheus-client's process and runtime metrics.
 STANDARD_METRICS = frozenset({"ALERTS", "ALERTS_FOR_STATE", "up", "python_info"})
 STANDARD_PREFIXES = ("process_", "python_gc_")

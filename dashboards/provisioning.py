@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from bongsu import conventions
 from bongsu.build import BuildOptions
 
 from dashboards.panels import DATASOURCE_UID, Board
@@ -20,7 +21,7 @@ from dashboards.panels import DATASOURCE_UID, Board
 # Where compose/ mounts `DIR/grafana/dashboards` inside the Grafana container.
 CONTAINER_DASHBOARDS = "/var/lib/grafana/dashboards"
 # How Grafana reaches Prometheus inside compose's network; override for other set-ups.
-PROMETHEUS_URL_ENV = "BONGSU_GRAFANA_PROMETHEUS_URL"
+PROMETHEUS_URL_ENV = conventions.GRAFANA_PROMETHEUS_URL
 DEFAULT_PROMETHEUS_URL = "http://prometheus:9090"
 
 

@@ -5,11 +5,12 @@ Built from the SDK's raw series (docs/contracts.md), so it works even before any
 
 from __future__ import annotations
 
+from bongsu import conventions
 from bongsu.catalog import OVERVIEW_DASHBOARD_UID, Catalog, Service
 
 from dashboards.panels import Board, Query, board, dashboard, fixed_variable, link, query_variable, timeseries
 
-DURATION = "http_server_request_duration_seconds"
+DURATION = conventions.HTTP_REQUEST_DURATION
 QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
@@ -50,7 +51,7 @@ def red_board(catalog: Catalog, service: Service) -> Board:
                        description="Share of requests answered with a 5xx. The red line is the tightest "
                                    "availability SLO's error budget."),
             timeseries("Active requests", [Query(
-                f"sum by (http_request_method) (http_server_active_requests{{{sel}}})",
+                f"sum by (http_request_method) ({conventions.HTTP_ACTIVE_REQUESTS}{{{sel}}})",
                 "{{http_request_method}}")], "short", minimum=0,
                 description="Requests in flight right now; a climbing line means work piles up."),
         ]),

@@ -5,13 +5,14 @@ When these go wrong the other dashboards and the alerts go quiet, which looks ex
 
 from __future__ import annotations
 
+from bongsu import conventions
 from bongsu.catalog import OVERVIEW_DASHBOARD_UID, PLATFORM_FOLDER_UID, SELF_HEALTH_DASHBOARD_UID, Catalog
 
 from dashboards.overview import PLATFORM_FOLDER_TITLE
 from dashboards.panels import Board, Query, board, dashboard, link, timeseries
 
 NOTIFIER = 'job="notifier"'
-LATENCY = "bongsu_notifier_delivery_latency_seconds_bucket"
+LATENCY = conventions.NOTIFIER_DELIVERY_LATENCY + "_bucket"
 
 
 def self_health_board(catalog: Catalog) -> Board:
@@ -23,17 +24,17 @@ def self_health_board(catalog: Catalog) -> Board:
         ]),
         ("Instrumentation SDK", [
             timeseries("Telemetry dropped", [Query(
-                "sum by (job, signal, reason) (rate(bongsu_sdk_dropped_total[$__rate_interval]))",
+                f"sum by (job, signal, reason) (rate({conventions.SDK_DROPPED}[$__rate_interval]))",
                 "{{job}} {{signal}}: {{reason}}")], "ops", minimum=0, incident_only=True,
                 thresholds=[("green", None), ("red", 0.0001)],
                 description="Spans, logs or metrics the SDK threw away rather than block a request."),
             timeseries("Label values over the cardinality cap", [Query(
-                "sum by (job, metric) (rate(bongsu_sdk_cardinality_overflow_total[$__rate_interval]))",
+                f"sum by (job, metric) (rate({conventions.SDK_CARDINALITY_OVERFLOW}[$__rate_interval]))",
                 "{{job}} {{metric}}")], "ops", minimum=0, incident_only=True,
                 description="Label values folded into the overflow bucket because a metric hit its cap."),
         ]),
         ("Notifier", [
-            timeseries("Queue depth", [Query(f"sum(bongsu_notifier_queue_depth{{{NOTIFIER}}})", "queued")],
+            timeseries("Queue depth", [Query(f"sum({conventions.NOTIFIER_QUEUE_DEPTH}{{{NOTIFIER}}})", "queued")],
                        "short", minimum=0, thresholds=[("green", None), ("orange", 50.0)],
                        description="Notifications accepted but not yet delivered to Slack."),
             timeseries("Delivery latency", [
@@ -42,17 +43,17 @@ def self_health_board(catalog: Catalog) -> Board:
                 "s", minimum=0, incident_only=True, thresholds=[("green", None), ("orange", 10.0)],
                 description="From the accepted Alertmanager webhook to Slack's answer."),
             timeseries("Webhooks received", [Query(
-                f"sum by (outcome) (rate(bongsu_notifier_webhooks_received_total{{{NOTIFIER}}}[$__rate_interval]))",
+                f"sum by (outcome) (rate({conventions.NOTIFIER_WEBHOOKS_RECEIVED}{{{NOTIFIER}}}[$__rate_interval]))",
                 "{{outcome}}")], "reqps", minimum=0, incident_only=True),
         ]),
         (None, [
             timeseries("Deliveries", [Query(
-                f"sum by (method) (rate(bongsu_notifier_deliveries_total{{{NOTIFIER}}}[$__rate_interval]))",
+                f"sum by (method) (rate({conventions.NOTIFIER_DELIVERIES}{{{NOTIFIER}}}[$__rate_interval]))",
                 "{{method}}")], "ops", minimum=0, incident_only=True),
             timeseries("Delivery retries and failures", [
-                Query(f"sum by (reason) (rate(bongsu_notifier_delivery_retries_total{{{NOTIFIER}}}"
+                Query(f"sum by (reason) (rate({conventions.NOTIFIER_DELIVERY_RETRIES}{{{NOTIFIER}}}"
                       "[$__rate_interval]))", "retry: {{reason}}"),
-                Query(f"sum by (error) (rate(bongsu_notifier_delivery_failures_total{{{NOTIFIER}}}"
+                Query(f"sum by (error) (rate({conventions.NOTIFIER_DELIVERY_FAILURES}{{{NOTIFIER}}}"
                       "[$__rate_interval]))", "failed: {{error}}")],
                 "ops", minimum=0, incident_only=True, thresholds=[("green", None), ("red", 0.0001)],
                 description="Retries are normal under Slack rate limits; failures mean a lost notification."),

@@ -11,17 +11,18 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter as _PromCounter
 
+from bongsu import conventions
 from instrumentation.guard import LabelGuard
 
-EXPOSURES = _PromCounter("bongsu_experiment_exposures_total",
+EXPOSURES = _PromCounter(conventions.EXPERIMENT_EXPOSURES,
                          "Times a subject was shown a variant of an experiment.", ["experiment", "variant"])
-CONVERSIONS = _PromCounter("bongsu_experiment_conversions_total",
+CONVERSIONS = _PromCounter(conventions.EXPERIMENT_CONVERSIONS,
                            "Conversions of subjects, attributed to the variant they were assigned.",
                            ["experiment", "variant"])
 # Experiments are declared in code, so the label sets are bounded by the code; the cap only guards
 # against experiments created per request by mistake.
-_EXPOSURE_GUARD = LabelGuard(EXPOSURES, "bongsu_experiment_exposures_total", 2)
-_CONVERSION_GUARD = LabelGuard(CONVERSIONS, "bongsu_experiment_conversions_total", 2)
+_EXPOSURE_GUARD = LabelGuard(EXPOSURES, conventions.EXPERIMENT_EXPOSURES, 2)
+_CONVERSION_GUARD = LabelGuard(CONVERSIONS, conventions.EXPERIMENT_CONVERSIONS, 2)
 
 
 class Experiment:

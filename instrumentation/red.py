@@ -11,14 +11,15 @@ from bisect import bisect_left
 
 from prometheus_client import Gauge, Histogram
 
+from bongsu import conventions
 from instrumentation.guard import LabelGuard
 
-DURATION = "http_server_request_duration_seconds"
-ACTIVE = "http_server_active_requests"
+DURATION = conventions.HTTP_REQUEST_DURATION
+ACTIVE = conventions.HTTP_ACTIVE_REQUESTS
 # The OpenTelemetry HTTP semantic conventions' advised buckets (seconds); equal to
 # bongsu.catalog.DEFAULT_BUCKETS (a test checks), kept here so services need not import the catalog.
 ADVISED_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
-UNMATCHED = "unmatched"  # the http_route of every request no route template matched
+UNMATCHED = conventions.ROUTE_UNMATCHED
 OTHER_METHOD = "_OTHER"  # semconv: methods outside the known set
 # Prometheus keeps one exemplar per bucket and series; refreshing it more often than this only costs
 # CPU (prometheus-client validates every exemplar).
@@ -35,9 +36,9 @@ class RedMetrics:
         self.buckets = buckets
         self.exemplars = exemplars
         self.duration = Histogram(DURATION, "Duration of HTTP server requests.",
-                                  ["http_request_method", "http_route", "http_response_status_code"],
+                                  list(conventions.HTTP_DURATION_LABELS),
                                   buckets=buckets)
-        self.active = Gauge(ACTIVE, "Number of HTTP server requests in flight.", ["http_request_method"],
+        self.active = Gauge(ACTIVE, "Number of HTTP server requests in flight.", [conventions.HTTP_REQUEST_METHOD],
                             multiprocess_mode="livesum")
         self._guard = LabelGuard(self.duration, DURATION, 3, max_series)
         self._active = {m: self.active.labels(m) for m in (*KNOWN_METHODS, OTHER_METHOD)}

@@ -7,12 +7,13 @@ import os
 
 from prometheus_client import Counter
 
+from bongsu import conventions
 from instrumentation.errors import ConfigError
 
 
 def _check_multiprocess_dir() -> None:
     """prometheus-client opens its files at the first metric; fail first with the variable's name."""
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    path = os.environ.get(conventions.MULTIPROC_DIR) or os.environ.get("prometheus_multiproc_dir")
     if path and not os.path.isdir(path):
         raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={path!r} is not a directory; create it (empty) before "
                           "starting the workers, or unset it for single-process mode")
@@ -21,12 +22,12 @@ def _check_multiprocess_dir() -> None:
 _check_multiprocess_dir()
 
 DROPPED = Counter(
-    "bongsu_sdk_dropped_total",
+    conventions.SDK_DROPPED,
     "Telemetry the SDK dropped instead of blocking or failing the host, by signal and reason.",
     ["signal", "reason"],
 )
 CARDINALITY_OVERFLOW = Counter(
-    "bongsu_sdk_cardinality_overflow_total",
+    conventions.SDK_CARDINALITY_OVERFLOW,
     "Observations folded into the overflow series because a metric reached its label-set cap.",
     ["metric"],
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel
 
+from bongsu import conventions
 from bongsu.build import BuildOptions
 from bongsu.catalog import (
     KUBERNETES_METRICS_PORT,
@@ -89,10 +90,10 @@ def notifier_objects(catalog: Catalog) -> list[dict]:
         "ports": [{"name": "http", "containerPort": KUBERNETES_NOTIFIER_PORT, "protocol": "TCP"}],
         "env": [
             secret(KUBERNETES_WEBHOOK_TOKEN_KEY, optional=False),
-            secret("SLACK_BOT_TOKEN", optional=True),  # without it, deliveries go to the log only
-            secret("SLACK_SIGNING_SECRET", optional=True),
+            secret(conventions.SLACK_BOT_TOKEN, optional=True),  # without it, deliveries go to the log only
+            secret(conventions.SLACK_SIGNING_SECRET, optional=True),
             {"name": "ALERTMANAGER_URL", "value": OPERATOR_ALERTMANAGER_URL},
-            {"name": "PROMETHEUS_URL", "value": OPERATOR_PROMETHEUS_URL},
+            {"name": conventions.PROMETHEUS_URL, "value": OPERATOR_PROMETHEUS_URL},
             {"name": "MPLCONFIGDIR", "value": "/tmp/matplotlib"},
         ],
         "readinessProbe": probe,

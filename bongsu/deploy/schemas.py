@@ -16,7 +16,9 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft7Validator
 
-SCHEMAS_ENV = "BONGSU_SCHEMAS_DIR"
+from bongsu import conventions
+
+SCHEMAS_ENV = conventions.SCHEMAS_DIR
 
 
 class SchemasMissing(RuntimeError):

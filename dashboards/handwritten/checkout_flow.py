@@ -6,13 +6,14 @@ blocks as the generated ones, so `bongsu check` validates its queries the same w
 
 from __future__ import annotations
 
+from bongsu import conventions
 from bongsu.catalog import Catalog
 
 from dashboards import panels
 from dashboards.panels import Board, Query, dashboard, link, timeseries
 
 UID = "shop-checkout-flow"
-DURATION = "http_server_request_duration_seconds"
+DURATION = conventions.HTTP_REQUEST_DURATION
 
 
 def board(catalog: Catalog) -> Board | None:

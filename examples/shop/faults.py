@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from bongsu import conventions
+
 EXEMPT_PATHS = ("/fault", "/metrics", "/livez", "/readyz")
 
 
@@ -56,7 +58,7 @@ def install_faults(app: FastAPI) -> Fault:
         if fault.error_rate and random.random() < fault.error_rate:
             raise HTTPException(status_code=500, detail="injected fault")
 
-    token = os.environ.get("BONGSU_FAULT_TOKEN", "")
+    token = os.environ.get(conventions.FAULT_TOKEN, "")
     router = APIRouter()
 
     def authorize(authorization: str | None) -> None:
