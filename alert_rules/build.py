@@ -14,8 +14,8 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog
+from bongsu.generator import BuildOptions, Finding, Generator
 
 from alert_rules import custom, kubernetes, render, routing, rule_tests, rules, verify
 from alert_rules.lint import lint
@@ -85,3 +85,6 @@ def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
 
 def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
     return verify.run_all(catalog, options)
+
+
+GENERATOR = Generator("alert_rules", generate, check)

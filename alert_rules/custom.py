@@ -12,11 +12,13 @@ from pathlib import Path
 
 import yaml
 
+from bongsu.errors import BongsuError
+
 HANDWRITTEN = Path(__file__).resolve().parent / "handwritten"
 PREFIX = "handwritten-"
 
 
-class HandwrittenError(ValueError):
+class HandwrittenError(BongsuError, ValueError):
     """A hand-written file that cannot be used; names the file."""
 
 

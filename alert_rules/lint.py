@@ -9,9 +9,10 @@ boundaries are rejected by the catalog model itself.)
 from __future__ import annotations
 
 from bongsu.catalog import TIERS, Catalog
+from bongsu.errors import BongsuError
 
 
-class LintError(ValueError):
+class LintError(BongsuError, ValueError):
     """The catalog parses but its alerts would be wrong; one located line per problem."""
 
 

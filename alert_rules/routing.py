@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bongsu.build import BuildOptions
 from bongsu.catalog import DEFAULT_RECEIVER, TIERS, Catalog
+from bongsu.generator import BuildOptions
 
 # Alerts of one SLO (all its tiers) or one symptom of one service make one notification.
 GROUP_BY = ["alertname", "team", "service", "slo"]

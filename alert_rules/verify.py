@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 
 from bongsu.binaries import MissingBinary, find
-from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog, recording_windows
+from bongsu.generator import BuildOptions, Finding
 
 from alert_rules import custom, runbooks
 from alert_rules.rules import alert_names

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from bongsu.errors import PrerequisiteMissing
+
 # Debian's packages: `prometheus` (prometheus, promtool) and `prometheus-alertmanager`
 # (/usr/bin/prometheus-alertmanager, amtool).
 _CANDIDATES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -15,7 +17,7 @@ _CANDIDATES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-class MissingBinary(RuntimeError):
+class MissingBinary(PrerequisiteMissing):
     """A required server or tool is not installed; the message carries the fix."""
 
 

@@ -1,83 +1,34 @@
-"""`bongsu build` and `bongsu check`: run every generator over one parsed catalog.
+"""`bongsu build` and `bongsu check`: run every registered generator over one parsed catalog.
 
-Each part of the product registers a generator here: a `generate(catalog, options)` that writes files
-under `options.out`, and a `check(catalog, options)` that validates them with the real tools. The
-generators read only the catalog model and the options, never each other's output.
+This is the composition root of the build: the only module that imports every part's generator (the
+types they share live in bongsu/generator.py). Generators never import each other; a check that spans
+two parts' output (an alert linking to a dashboard) lives in the spine (bongsu/links.py).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from bongsu import conventions
-from bongsu.catalog import Catalog, Duration
+from bongsu import links
+from bongsu.catalog import Catalog
+from bongsu.generator import BuildOptions, Finding, Generator, Stage
 
-
-@dataclass(frozen=True)
-class Finding:
-    """One check's outcome, worded for the person who has to fix it."""
-
-    check: str
-    ok: bool
-    detail: str = ""
-
-
-@dataclass
-class BuildOptions:
-    """Everything a generator may need besides the catalog. Secrets come from the environment."""
-
-    out: Path
-    # Where Prometheus finds the services: job -> ["host:port", ...]. Defaults to the demo ports.
-    targets: dict[str, list[str]] = field(default_factory=dict)
-    alertmanager_address: str = "127.0.0.1:9093"
-    notifier_url: str = field(default_factory=lambda: os.environ.get(
-        conventions.NOTIFIER_URL, "http://127.0.0.1:9099/alertmanager"))
-    # The bearer token Alertmanager presents to the notifier. Never written into committed files:
-    # generated configs reference it via a credentials file inside `out`.
-    webhook_token: str | None = field(default_factory=lambda: os.environ.get(conventions.WEBHOOK_TOKEN))
-    scrape_interval: Duration = Duration.parse("5s")
-    evaluation_interval: Duration = Duration.parse("5s")
-    # Alertmanager timing. Production-like defaults; the local stack shortens them for drills.
-    page_group_wait: Duration = Duration.parse("30s")
-    page_group_interval: Duration = Duration.parse("5m")
-    page_repeat_interval: Duration = Duration.parse("4h")
-    ticket_group_wait: Duration = Duration.parse("5m")
-    ticket_group_interval: Duration = Duration.parse("30m")
-    ticket_repeat_interval: Duration = Duration.parse("24h")
-
-    def targets_for(self, job: str, index: int) -> list[str]:
-        """The configured addresses for `job`, or the demo's default port for the index-th service."""
-        return self.targets.get(job) or [f"127.0.0.1:{8081 + index}"]
-
-
-Generate = Callable[[Catalog, BuildOptions], Iterable[Path]]
-Check = Callable[[Catalog, BuildOptions], Iterable[Finding]]
-
-
-@dataclass(frozen=True)
-class Generator:
-    name: str
-    generate: Generate
-    check: Check | None = None
+# The runner's own API is re-exported for its callers (the CLI, the local stack, tests).
+__all__ = ["BuildOptions", "Finding", "Generator", "build", "build_for_compose", "check", "check_compose",
+           "generators"]
 
 
 def generators() -> list[Generator]:
-    """The registered generators, in build order. Imported lazily so a base install stays light."""
-    from bongsu import scrape_config
+    """The registered generators, each under its part's name: writers first, then packagers.
 
-    found = [Generator("prometheus", scrape_config.generate, scrape_config.check)]
-    for module_name in ("alert_rules.build", "dashboards.build", "bongsu.deploy"):
-        try:
-            module = __import__(module_name, fromlist=["generate"])
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that part has not landed in this checkout
-            raise
-        found.append(Generator(module_name.split(".")[0], module.generate, getattr(module, "check", None)))
-    return found
+    Imported here, when a build runs, so `import bongsu.build` stays light for the CLI."""
+    from alert_rules.build import GENERATOR as alert_rules
+    from bongsu.deploy import GENERATOR as deploy
+    from bongsu.scrape_config import GENERATOR as prometheus
+    from dashboards.build import GENERATOR as dashboards
+
+    registered = [prometheus, alert_rules, dashboards, deploy]
+    return [g for g in registered if g.stage is Stage.GENERATE] + [g for g in registered if g.stage is Stage.PACKAGE]
 
 
 def build(catalog: Catalog, options: BuildOptions) -> list[Path]:
@@ -94,4 +45,20 @@ def check(catalog: Catalog, options: BuildOptions) -> list[Finding]:
     for generator in generators():
         if generator.check:
             findings.extend(generator.check(catalog, options))
+    findings.extend(links.check(catalog, options))
     return findings
+
+
+def build_for_compose(catalog: Catalog, out: Path) -> list[Path]:
+    """Everything `bongsu build` writes, for the compose network (every address a compose service name)."""
+    from bongsu.deploy.compose import compose_options
+
+    return build(catalog, compose_options(catalog, out))
+
+
+def check_compose(catalog: Catalog, compose_file: Path, scratch: Path) -> list[Finding]:
+    """`bongsu deploy check`: build for compose into `scratch`, then check the compose file against it."""
+    from bongsu.deploy.validation import check_compose_folder
+
+    build_for_compose(catalog, scratch)
+    return check_compose_folder(compose_file, scratch)

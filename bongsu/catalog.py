@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from bongsu import conventions
+from bongsu.errors import BongsuError
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "examples" / "shop" / "catalog.yaml"
 
@@ -38,7 +39,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
 
 
-class CatalogError(Exception):
+class CatalogError(BongsuError):
     """A catalog that cannot be used, with every problem located as `file: path: message`."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
@@ -46,6 +47,10 @@ class CatalogError(Exception):
         self.problems = problems
         super().__init__("\n".join(f"{source}: {where}: {what}" if where else f"{source}: {what}"
                                    for where, what in problems))
+
+
+class InvalidDuration(BongsuError, ValueError):
+    """A duration that does not parse; a ValueError too, so pydantic locates it inside the catalog."""
 
 
 @dataclass(frozen=True, order=True)
@@ -59,14 +64,14 @@ class Duration:
         if isinstance(text, Duration):
             return text
         if not isinstance(text, str):
-            raise ValueError(f"expected a duration like '30d', '5m' or '250ms', got {text!r}")
+            raise InvalidDuration(f"expected a duration like '30d', '5m' or '250ms', got {text!r}")
         match = _DURATION.match(text.strip())
         if not text.strip() or not match or not any(match.groups()):
-            raise ValueError(f"malformed duration {text!r}: use units d, h, m, s, ms, like '30d' or '250ms'")
+            raise InvalidDuration(f"malformed duration {text!r}: use units d, h, m, s, ms, like '30d' or '250ms'")
         d, h, m, s, ms = (int(g) if g else 0 for g in match.groups())
         total = (((d * 24 + h) * 60 + m) * 60 + s) * 1000 + ms
         if total <= 0:
-            raise ValueError(f"duration {text!r} must be greater than zero")
+            raise InvalidDuration(f"duration {text!r} must be greater than zero")
         return cls(total)
 
     @property

@@ -9,10 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from bongsu.binaries import MissingBinary
 from bongsu.build import BuildOptions, build, check
 from bongsu.catalog import Duration
-from bongsu.terminal import CatalogOption, console, fail, read_catalog
+from bongsu.terminal import BongsuGroup, CatalogOption, console, fail, read_catalog
 
 app = typer.Typer(
     name="bongsu",
@@ -20,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=BongsuGroup,
 )
 
 
@@ -35,10 +35,7 @@ def build_command(
     options = BuildOptions(out=out)
     if notifier_url:
         options.notifier_url = notifier_url
-    try:
-        written = build(model, options)
-    except ValueError as exc:  # generators raise ValueError for catalog lint failures
-        raise fail(str(exc)) from None
+    written = build(model, options)
     console.print(f"[green]wrote {len(written)} files[/] under {out}/")
 
 
@@ -47,10 +44,7 @@ def check_command(catalog: CatalogOption = None) -> None:
     """Build into a scratch folder and validate everything with the real promtool and amtool."""
     model = read_catalog(catalog)
     with tempfile.TemporaryDirectory(prefix="bongsu-check-") as scratch:
-        try:
-            findings = check(model, BuildOptions(out=Path(scratch)))
-        except ValueError as exc:
-            raise fail(str(exc)) from None
+        findings = check(model, BuildOptions(out=Path(scratch)))
     failed = [f for f in findings if not f.ok]
     for finding in findings:
         mark = "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
@@ -73,15 +67,12 @@ def up_command(
     run_dir: Annotated[Optional[Path], typer.Option(help="Where configs, data and logs go.")] = None,
 ) -> None:
     """Run Prometheus, Alertmanager, the notifier, the demo shop and load on loopback until Ctrl-C."""
-    from bongsu.stack import Stack, StackError
+    from bongsu.stack import Stack
 
     settings = _stack_settings(catalog, port_base, scrape_interval, evaluation_interval, run_dir)
-    try:
-        with Stack(settings, console) as stack:
-            stack.print_endpoints()
-            stack.wait_until_interrupted()
-    except (StackError, MissingBinary) as exc:
-        raise fail(str(exc), 3) from None
+    with Stack(settings, console) as stack:
+        stack.print_endpoints()
+        stack.wait_until_interrupted()
 
 
 @app.command("demo")
@@ -91,16 +82,10 @@ def demo_command(
     run_dir: Annotated[Optional[Path], typer.Option(help="Where configs, data and logs go.")] = None,
 ) -> None:
     """The main job: a real incident, from fault to firing to notification to resolution."""
-    from bongsu.demo import DemoFailed, run_demo
-    from bongsu.stack import StackError
+    from bongsu.demo import run_demo
 
     settings = _stack_settings(catalog, port_base, "5s", "5s", run_dir)
-    try:
-        run_demo(settings, console)
-    except (StackError, MissingBinary) as exc:
-        raise fail(str(exc), 3) from None
-    except DemoFailed as exc:
-        raise fail(f"demo step failed: {exc}", 1) from None
+    run_demo(settings, console)
 
 
 def _stack_settings(catalog: Optional[Path], port_base: int, scrape: str, evaluation: str,
@@ -108,17 +93,14 @@ def _stack_settings(catalog: Optional[Path], port_base: int, scrape: str, evalua
     from bongsu.stack import StackSettings
 
     model = read_catalog(catalog)
-    try:
-        intervals = Duration.parse(scrape), Duration.parse(evaluation)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    intervals = Duration.parse(scrape), Duration.parse(evaluation)
     return StackSettings(catalog=model, port_base=port_base, scrape_interval=intervals[0],
                          evaluation_interval=intervals[1], run_dir=run_dir)
 
 
 # Parts that add their own sub-commands; each is skipped only when its package is not installed.
 for _module, _name in (("notifier.cli", "notifier"), ("dashboards.cli", "dashboards"), ("chaos.cli", None),
-                       ("bongsu.deploy.cli", "deploy"), ("alert_rules.cli", "runbooks")):
+                       ("bongsu.deploy_cli", "deploy"), ("alert_rules.cli", "runbooks")):
     try:
         _part = importlib.import_module(_module)
     except ModuleNotFoundError as _exc:

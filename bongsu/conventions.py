@@ -55,6 +55,13 @@ ROUTE_UNMATCHED = "unmatched"
 """The http_route of every request no route template matched."""
 
 
+# --- Where the build writes what other parts read (paths under `bongsu build --out DIR`) ------------------
+RULES_DIR = "prometheus/rules"
+"""Prometheus rule files (alert_rules writes them; prometheus.yml loads them; the spine's link check reads them)."""
+DASHBOARDS_DIR = "grafana/dashboards"
+"""Grafana dashboard JSON, one file per UID (dashboards writes them; deploy packages them)."""
+
+
 # --- Environment variables -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EnvVar:

@@ -15,13 +15,19 @@ from rich.panel import Panel
 from rich.table import Table
 
 from bongsu import observe
+from bongsu.errors import EXIT_FAILED, BongsuError
 from bongsu.stack import Stack, StackSettings
 
 DEMO_DRILL = "payments-availability"
 
 
-class DemoFailed(RuntimeError):
+class DemoFailed(BongsuError):
     """A demo step did not happen; the message names the step and what was last seen."""
+
+    exit_code = EXIT_FAILED
+
+    def __str__(self) -> str:
+        return f"demo step failed: {super().__str__()}"
 
 
 def run_incident(stack: Stack, console: Console):

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from bongsu.binaries import find
+from bongsu.errors import EXIT_PREREQUISITE, BongsuError
 
 
 def _die_with_parent() -> None:
@@ -29,7 +30,9 @@ def _die_with_parent() -> None:
         pass
 
 
-class ProcessError(RuntimeError):
+class ProcessError(BongsuError):
+    exit_code = EXIT_PREREQUISITE
+
     """A child could not start, did not become healthy, or a port it needs is taken."""
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from bongsu.binaries import MissingBinary, find
-from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog
+from bongsu.generator import BuildOptions, Finding, Generator
 
 
 def prometheus_config(catalog: Catalog, options: BuildOptions) -> dict:
@@ -59,3 +59,6 @@ def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
                             capture_output=True, text=True, timeout=120)
     detail = (result.stdout + result.stderr).strip()
     return [Finding("promtool check config", result.returncode == 0, detail if result.returncode else "")]
+
+
+GENERATOR = Generator("prometheus", generate, check)

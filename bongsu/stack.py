@@ -22,13 +22,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from bongsu import conventions, history
 from bongsu.build import BuildOptions, build
 from bongsu.catalog import Catalog, Duration
+from bongsu.errors import EXIT_PREREQUISITE, BongsuError
 from bongsu.processes import Child, ProcessError, alertmanager, free_port, port_is_free, prometheus
 
 REPO = Path(__file__).resolve().parent.parent
 SHOP = REPO / "examples" / "shop"
 
 
-class StackError(RuntimeError):
+class StackError(BongsuError):
+    exit_code = EXIT_PREREQUISITE
+
     """The stack could not start or a child died; the message is one line for the user."""
 
 

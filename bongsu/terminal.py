@@ -1,15 +1,19 @@
 """How every `bongsu` command talks to a person: results on stdout, and a user's mistake or a missing
-prerequisite as one red line on stderr with a non-zero exit, never a traceback."""
+prerequisite (a BongsuError) as one red line on stderr with its exit code, never a traceback. Any
+other exception is a bug in Bongsu and keeps its traceback."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from bongsu.catalog import Catalog, CatalogError, load_catalog
+from bongsu.errors import BongsuError
 
 console = Console()
 err = Console(stderr=True)
@@ -24,6 +28,16 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print `message` as one error and return the Exit to raise."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+class BongsuGroup(TyperGroup):
+    """The command group that turns a BongsuError, and only that, into one clean line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BongsuError as exc:
+            raise fail(str(exc), exc.exit_code) from None
 
 
 def read_catalog(path: Optional[Path]) -> Catalog:

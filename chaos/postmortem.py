@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bongsu import conventions  # noqa: E402
+from bongsu import conventions, graphs  # noqa: E402
 from bongsu.catalog import SLO, Catalog, Duration, Service, error_ratio_record  # noqa: E402
 from chaos import alertmanager, prometheus  # noqa: E402
 from chaos.experiments import page_tier  # noqa: E402
@@ -165,20 +165,14 @@ def burn_graph(stack: StackFile, service: Service, start: float, end: float, out
 
 def dashboard_graph(catalog: Catalog, stack: StackFile, service: Service, start: float, end: float,
                     out: Path, scrape_s: float, outage: bool) -> Path | None:
-    """The service's SLO dashboard (its RED dashboard for an outage) drawn by the dashboards part's
-    renderer, when that part is installed."""
-    try:
-        from dashboards.boards import to_json
-        from dashboards.red import red_board
-        from dashboards.render import render_panels
-        from dashboards.slo import slo_board
-    except ImportError:
+    """The service's SLO dashboard (its RED dashboard for an outage) as the on-call engineer saw it,
+    drawn by whichever part provides the `bongsu.graphs` painter (the dashboards part, when installed)."""
+    painter = graphs.board_painter()
+    if painter is None:
         return None
-    board = red_board(catalog, service) if outage else slo_board(catalog, service)
-    render_panels(to_json(board), stack.prometheus, out,
-                  start=datetime.fromtimestamp(start, timezone.utc), end=datetime.fromtimestamp(end, timezone.utc),
-                  scrape_interval_s=scrape_s)
-    return out
+    return painter(catalog, service, outage=outage, prometheus=stack.prometheus, out=out,
+                   start=datetime.fromtimestamp(start, timezone.utc), end=datetime.fromtimestamp(end, timezone.utc),
+                   scrape_interval_s=scrape_s)
 
 
 def write_postmortem(catalog: Catalog, stack: StackFile, start: float, end: float, out: Path,

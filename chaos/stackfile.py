@@ -16,8 +16,14 @@ from pathlib import Path
 from chaoslib.exceptions import ActivityFailed
 
 from bongsu import conventions
+from bongsu.errors import BongsuError
 
 STACK_ENV = conventions.STACK
+
+
+class StackFileError(BongsuError, ActivityFailed):
+    """The stack description is missing or unusable: a BongsuError for the CLI, and an ActivityFailed
+    so Chaos Toolkit records the drill step as failed rather than crashed."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class StackFile:
         try:
             return self.urls[name].rstrip("/")
         except KeyError:
-            raise ActivityFailed(f"{self.path}: the stack has no {name!r}; it has "
+            raise StackFileError(f"{self.path}: the stack has no {name!r}; it has "
                                  f"{', '.join(sorted(self.urls))}") from None
 
     @property
@@ -55,12 +61,12 @@ def read_stack_file(path: Path | str) -> StackFile:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ActivityFailed(f"cannot read the stack description {file}: {exc.strerror or exc}; start a stack "
+        raise StackFileError(f"cannot read the stack description {file}: {exc.strerror or exc}; start a stack "
                              f"with `bongsu up` and point {STACK_ENV} at its stack.json") from None
     except json.JSONDecodeError as exc:
-        raise ActivityFailed(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise StackFileError(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("urls"), dict):
-        raise ActivityFailed(f"{file}: not a stack description (no `urls` mapping)")
+        raise StackFileError(f"{file}: not a stack description (no `urls` mapping)")
     return StackFile(
         path=file, urls=data["urls"],
         fault_token=os.environ.get(conventions.FAULT_TOKEN) or data.get("fault_token", ""),
@@ -74,6 +80,6 @@ def stack_from(configuration: dict | None) -> StackFile:
     """The stack an activity acts on: configuration `bongsu_stack`, else env `BONGSU_STACK`."""
     path = (configuration or {}).get("bongsu_stack") or os.environ.get(STACK_ENV)
     if not path:
-        raise ActivityFailed(f"no stack to drill: set {STACK_ENV} (or the configuration key bongsu_stack) "
+        raise StackFileError(f"no stack to drill: set {STACK_ENV} (or the configuration key bongsu_stack) "
                              "to the stack.json that `bongsu up` wrote")
     return read_stack_file(path)

@@ -13,6 +13,7 @@ import pkgutil
 from grafanalib._gen import DashboardEncoder
 
 from bongsu.catalog import Catalog
+from bongsu.errors import BongsuError
 
 from dashboards import handwritten
 from dashboards.experiments import experiment_board
@@ -30,7 +31,7 @@ def handwritten_boards(catalog: Catalog) -> list[Board]:
         module = importlib.import_module(f"{handwritten.__name__}.{module_info.name}")
         make = getattr(module, "board", None)
         if not callable(make):
-            raise ValueError(f"dashboards/handwritten/{module_info.name}.py must define board(catalog) -> Board")
+            raise BongsuError("must define board(catalog) -> Board", where=f"dashboards/handwritten/{module_info.name}.py")
         made = make(catalog)
         if made is not None:
             found.append(made)
@@ -47,7 +48,7 @@ def boards(catalog: Catalog) -> list[Board]:
     seen: dict[str, str] = {}
     for board in found:
         if board.uid in seen:
-            raise ValueError(f"dashboards {seen[board.uid]!r} and {board.dashboard.title!r} share the UID "
+            raise BongsuError(f"dashboards {seen[board.uid]!r} and {board.dashboard.title!r} share the UID "
                              f"{board.uid!r}; every dashboard needs its own")
         seen[board.uid] = board.dashboard.title
     return found

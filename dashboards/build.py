@@ -8,8 +8,8 @@ from pathlib import Path
 
 from grafanalib._gen import DashboardEncoder
 
-from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog
+from bongsu.generator import BuildOptions, Finding, Generator
 
 from dashboards import provisioning, validate
 from dashboards.boards import boards
@@ -33,3 +33,6 @@ def generate(catalog: Catalog, options: BuildOptions) -> Iterable[Path]:
 
 def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
     return validate.check(catalog, options)
+
+
+GENERATOR = Generator("dashboards", generate, check)

@@ -16,6 +16,7 @@ import httpx
 import yaml
 
 from bongsu.catalog import Duration
+from bongsu.errors import PrerequisiteMissing
 
 from dashboards.promql import Interval, expand, panel_queries, variable_values
 
@@ -23,7 +24,7 @@ _LEGEND = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 MAX_POINTS = 500  # Grafana's default maxDataPoints for a panel
 
 
-class PrometheusUnreachable(RuntimeError):
+class PrometheusUnreachable(PrerequisiteMissing):
     """The Prometheus URL does not answer; the message says which URL and what to do."""
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from bongsu import conventions
-from bongsu.build import BuildOptions
+from bongsu.generator import BuildOptions
 
 from dashboards.panels import DATASOURCE_UID, Board
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from bongsu.errors import BongsuError
+
 from dashboards.boards import to_json
 from dashboards.panels import Board
 
@@ -19,7 +21,7 @@ TOKEN_ENV = "GRAFANA_TOKEN"
 _VOLATILE = ("id", "version")  # Grafana owns these; they never make a dashboard "different"
 
 
-class PushError(RuntimeError):
+class PushError(BongsuError, RuntimeError):
     """Grafana refused or could not be reached; the message names the dashboard and the fix."""
 
 

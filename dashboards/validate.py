@@ -1,5 +1,6 @@
 """`bongsu check` for dashboards: every query parses and reads a metric that exists, every panel is a
-time series, and every dashboard an alert or a link points to is there.
+time series, and every dashboard a catalog service or a link points to is there (links from alert
+rules, another part's output, are checked by the spine: bongsu/links.py).
 
 It reads the built files, not the Python that made them, so a hand-edited or hand-written dashboard
 is held to the same rules.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from bongsu.build import BuildOptions, Finding
+from bongsu.generator import BuildOptions, Finding
 from bongsu.catalog import Catalog
 
 from dashboards.inventory import is_known
@@ -82,19 +83,6 @@ def _linked_uids(dashboard: Mapping) -> set[str]:
     return {m.group(1) for l in links for m in _DASHBOARD_LINK.finditer(l.get("url", ""))}
 
 
-def _rule_annotation_uids(rules_dir: Path) -> dict[str, str]:
-    """uid -> alert name for every `/d/<uid>` in the generated alert rules' annotations."""
-    found: dict[str, str] = {}
-    for path in sorted([*rules_dir.glob("*.yaml"), *rules_dir.glob("*.yml")]):
-        document = yaml.safe_load(path.read_text()) or {}
-        for group in document.get("groups", []) if isinstance(document, dict) else []:
-            for rule in group.get("rules", []):
-                for text in (rule.get("annotations") or {}).values():
-                    for match in _DASHBOARD_LINK.finditer(str(text)):
-                        found.setdefault(match.group(1), rule.get("alert", path.name))
-    return found
-
-
 def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
     folder = options.out / "grafana" / "dashboards"
     files = sorted(folder.glob("*.json"))
@@ -119,8 +107,6 @@ def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
     for uid, model in sorted(models.items()):
         for linked in sorted(_linked_uids(model)):
             wanted.setdefault(linked, []).append(f"a link on {uid}")
-    for uid, alert in _rule_annotation_uids(options.out / "prometheus" / "rules").items():
-        wanted.setdefault(uid, []).append(f"the dashboard_url of alert {alert}")
     missing = [f"{uid} (wanted by {', '.join(who)})" for uid, who in sorted(wanted.items()) if uid not in models]
     findings.append(Finding(f"dashboards: {len(wanted)} linked dashboard UIDs exist", not missing,
                             "missing dashboards: " + "; ".join(missing) if missing else ""))

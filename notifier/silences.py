@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
+from bongsu.errors import BongsuError
 
-class SilenceError(RuntimeError):
+
+class SilenceError(BongsuError, RuntimeError):
     pass
 
 

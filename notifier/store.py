@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bongsu.errors import BongsuError
+
 from notifier.payload import Notification
 
 _SCHEMA = """
@@ -53,7 +55,7 @@ CREATE INDEX IF NOT EXISTS notifications_pending ON notifications(state, group_k
 """
 
 
-class StoreError(RuntimeError):
+class StoreError(BongsuError, RuntimeError):
     """The state file cannot be opened or written."""
 
 

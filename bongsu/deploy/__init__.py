@@ -2,8 +2,10 @@
 and the Kubernetes path (DIR/kubernetes/: notifier, ServiceMonitors, Grafana dashboard ConfigMaps),
 validated against the Compose Specification and prometheus-operator CRD schemas.
 
-`generate` and `check` are the generator registered in bongsu/build.py; it runs last, so it can
-package what the other generators wrote into DIR.
+`GENERATOR` is registered in bongsu/build.py as a packager: it runs after every other generator and
+packages what they wrote into DIR (dashboard ConfigMaps, Grafana data sources) without importing them.
+The compose build and its checks (`bongsu deploy`) run every generator, so the runner (bongsu/build.py)
+and the spine's command line (bongsu/deploy_cli.py) drive them; validation.py checks the built folder.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog
 from bongsu.deploy import grafana, kubernetes
-from bongsu.deploy.compose import build_for_compose, compose_options
+from bongsu.deploy.compose import compose_options
+from bongsu.generator import BuildOptions, Finding, Generator, Stage
 
-__all__ = ["build_for_compose", "check", "compose_options", "generate"]
+__all__ = ["GENERATOR", "check", "compose_options", "generate"]
 
 
 def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
@@ -39,3 +41,6 @@ def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:
     except SchemasMissing as exc:
         return [Finding("kubernetes manifests against CRD schemas", False, str(exc))]
     return check_folder(options.out / "kubernetes", schemas)
+
+
+GENERATOR = Generator("deploy", generate, check, Stage.PACKAGE)

@@ -1,6 +1,7 @@
-"""The compose stack's build: `bongsu build`'s generators, with every address a compose service name.
+"""The compose stack's build options: every address a compose service name.
 
-compose/docker-compose.yml runs this in its one-shot `config` service, so Prometheus, Alertmanager and
+compose/docker-compose.yml runs `bongsu deploy compose` in its one-shot `config` service, which runs
+the whole build with these options (bongsu.build.build_for_compose), so Prometheus, Alertmanager and
 Grafana read configuration generated from the catalog at start-up, never a committed copy.
 """
 
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bongsu.build import BuildOptions, build
 from bongsu.catalog import Catalog
+from bongsu.generator import BuildOptions
 
 # Container ports inside the compose network; compose/docker-compose.yml exposes exactly these.
 PROMETHEUS = "prometheus:9090"
@@ -26,8 +27,3 @@ def compose_options(catalog: Catalog, out: Path) -> BuildOptions:
     options.alertmanager_address = ALERTMANAGER
     options.notifier_url = f"http://{NOTIFIER}/alertmanager"
     return options
-
-
-def build_for_compose(catalog: Catalog, out: Path) -> list[Path]:
-    """Everything `bongsu build` writes, for the compose network."""
-    return build(catalog, compose_options(catalog, out))

@@ -16,7 +16,6 @@ import yaml
 from pydantic import BaseModel
 
 from bongsu import conventions
-from bongsu.build import BuildOptions
 from bongsu.catalog import (
     KUBERNETES_METRICS_PORT,
     KUBERNETES_NOTIFIER,
@@ -26,6 +25,8 @@ from bongsu.catalog import (
     Catalog,
     Duration,
 )
+from bongsu.errors import BongsuError
+from bongsu.generator import BuildOptions
 
 IMAGE_REPOSITORY = "ghcr.io/bongsu-dev/bongsu"
 CATALOG_CONFIGMAP = "bongsu-catalog"
@@ -174,7 +175,7 @@ def dashboard_objects(dashboards: Path, providers: Path) -> list[dict]:
             board = json.loads(path.read_text(encoding="utf-8"))
             uid = board.get("uid") or path.stem
         except (json.JSONDecodeError, AttributeError):
-            raise ValueError(f"{path}: not a Grafana dashboard JSON object") from None
+            raise BongsuError("not a Grafana dashboard JSON object", where=str(path)) from None
         # A dashboard over the 1 MiB a ConfigMap holds is still written: `bongsu check` names it
         # (manifests.py), while the rest of a large catalog's build stays usable.
         text = json.dumps(board, separators=(",", ":"), sort_keys=True)

@@ -14,10 +14,10 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft7Validator
 
-from bongsu.build import Finding
 from bongsu.catalog import KUBERNETES_NOTIFIER
 from bongsu.deploy.kubernetes import CONFIGMAP_LIMIT_BYTES, KUSTOMIZATION_FILE
 from bongsu.deploy.schemas import KubernetesLoader, crd_problems, json_path, load_crds
+from bongsu.generator import Finding
 
 _NAME = {"type": "string", "maxLength": 253,
          "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"}

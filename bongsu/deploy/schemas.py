@@ -17,11 +17,12 @@ import yaml
 from jsonschema import Draft7Validator
 
 from bongsu import conventions
+from bongsu.errors import PrerequisiteMissing
 
 SCHEMAS_ENV = conventions.SCHEMAS_DIR
 
 
-class SchemasMissing(RuntimeError):
+class SchemasMissing(PrerequisiteMissing):
     """The schema folder is absent; the message says where it was looked for and how to point at it."""
 
 

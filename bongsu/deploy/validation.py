@@ -1,7 +1,7 @@
 """All checks of the compose stack in one place: `bongsu deploy check` and tests/deploy run these.
 
-The compose file is checked together with what the `config` service would write, built here into a
-scratch folder exactly as in the container, so Prometheus' and Alertmanager's configs are validated
+The compose file is checked together with what the `config` service would write, built into a scratch
+folder exactly as in the container (bongsu.build.check_compose runs the build, then these checks), so Prometheus' and Alertmanager's configs are validated
 by the real promtool and amtool at the paths the containers read them from.
 """
 
@@ -12,16 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bongsu.binaries import MissingBinary, find
-from bongsu.build import Finding
-from bongsu.catalog import Catalog
 from bongsu.deploy import compose_checks as checks
-from bongsu.deploy.compose import build_for_compose
 from bongsu.deploy.schemas import SchemasMissing, compose_problems, schemas_dir
+from bongsu.generator import Finding
 
 
-def check_compose(catalog: Catalog, compose_file: Path, scratch: Path) -> list[Finding]:
-    build_for_compose(catalog, scratch)
-    compose = checks.ComposeFile(compose_file, scratch)
+def check_compose_folder(compose_file: Path, generated: Path) -> list[Finding]:
+    """Check `compose_file` against `generated`, a folder bongsu.build.build_for_compose has filled."""
+    compose = checks.ComposeFile(compose_file, generated)
     findings = [_schema(compose)]
     named: list[tuple[str, Callable[[], list[str]]]] = [
         ("images pinned to versions (compose file and Dockerfile FROM lines)", lambda: checks.image_problems(compose)),

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bongsu.build import BuildOptions, build
+from bongsu.build import BuildOptions, build, build_for_compose
 from bongsu.catalog import Catalog
-from bongsu.deploy.compose import build_for_compose
 from bongsu.deploy.schemas import SchemasMissing, schemas_dir
 
 REPO = Path(__file__).resolve().parents[2]

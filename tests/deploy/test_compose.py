@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from bongsu.binaries import MissingBinary, find
+from bongsu.build import check_compose
 from bongsu.catalog import parse_catalog
 from bongsu.deploy import compose_checks as checks
 from bongsu.deploy.schemas import compose_problems
-from bongsu.deploy.validation import check_compose
 
 from tests.deploy.conftest import COMPOSE, REPO
 

@@ -1,4 +1,6 @@
-"""`bongsu deploy`: build for the compose network, and check the compose file and the manifests."""
+"""`bongsu deploy`: build for the compose network, and check the compose file and the manifests.
+
+Part of the spine, not of the deploy generator: both commands run every generator."""
 
 from __future__ import annotations
 
@@ -8,12 +10,12 @@ from typing import Annotated
 
 import typer
 
-from bongsu.build import Finding
-from bongsu.terminal import CatalogOption, console, err, read_catalog
-from bongsu.deploy.compose import build_for_compose
+from bongsu.build import build_for_compose, check_compose
+from bongsu.generator import Finding
+from bongsu.terminal import BongsuGroup, CatalogOption, console, err, read_catalog
 
 app = typer.Typer(help="Deployment: the Docker Compose stack and the Kubernetes manifests.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=BongsuGroup)
 
 
 @app.command("compose")
@@ -23,11 +25,7 @@ def compose_command(
 ) -> None:
     """`bongsu build` for the compose network: every address is a compose service name."""
     model = read_catalog(catalog)
-    try:
-        written = build_for_compose(model, out)
-    except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    written = build_for_compose(model, out)  # a BongsuError becomes one line in bongsu.terminal.BongsuGroup
     console.print(f"[green]wrote {len(written)} files[/] under {out}/ for the compose network")
 
 
@@ -42,7 +40,7 @@ def check_command(
         raise typer.Exit(2)
     model = read_catalog(catalog)
     try:
-        from bongsu.deploy.validation import check_compose
+        import bongsu.deploy.validation  # noqa: F401  # needs jsonschema (the `dev` extra): fail early, clearly
     except ModuleNotFoundError as exc:
         err.print(f"[bold red]error:[/] {exc.name} is not installed: pip install 'bongsu[dev]'", highlight=False)
         raise typer.Exit(2) from None
