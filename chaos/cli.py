@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,12 +11,14 @@ import httpx
 import typer
 from chaoslib.exceptions import ActivityFailed
 
-from bongsu import conventions
 from bongsu.catalog import Catalog
 from bongsu.terminal import console, err, fail, read_catalog
 
+from chaos.settings import ChaosSettings
+
+
 def _stack_path(stack: Optional[Path]) -> Optional[Path]:
-    chosen = stack or (Path(os.environ[conventions.STACK]) if os.environ.get(conventions.STACK) else None)
+    chosen = stack or ChaosSettings().stack
     if chosen is not None and not chosen.is_file():
         raise fail(f"{chosen} does not exist: give the stack.json written by `bongsu up` (in its run folder)")
     return chosen

@@ -9,7 +9,6 @@ experiment file drives any stack. Tokens may instead come from `BONGSU_FAULT_TOK
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from chaoslib.exceptions import ActivityFailed
 
 from bongsu import conventions
 from bongsu.errors import BongsuError
+
+from chaos.settings import ChaosSettings
 
 STACK_ENV = conventions.STACK
 
@@ -67,10 +68,11 @@ def read_stack_file(path: Path | str) -> StackFile:
         raise StackFileError(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("urls"), dict):
         raise StackFileError(f"{file}: not a stack description (no `urls` mapping)")
+    settings = ChaosSettings()
     return StackFile(
         path=file, urls=data["urls"],
-        fault_token=os.environ.get(conventions.FAULT_TOKEN) or data.get("fault_token", ""),
-        webhook_token=os.environ.get(conventions.WEBHOOK_TOKEN) or data.get("webhook_token", ""),
+        fault_token=settings.fault_token or data.get("fault_token", ""),
+        webhook_token=settings.webhook_token or data.get("webhook_token", ""),
         pids={k: int(v) for k, v in (data.get("pids") or {}).items()},
         catalog=data.get("catalog"), run_dir=Path(data["run_dir"]) if data.get("run_dir") else None,
     )
@@ -78,7 +80,7 @@ def read_stack_file(path: Path | str) -> StackFile:
 
 def stack_from(configuration: dict | None) -> StackFile:
     """The stack an activity acts on: configuration `bongsu_stack`, else env `BONGSU_STACK`."""
-    path = (configuration or {}).get("bongsu_stack") or os.environ.get(STACK_ENV)
+    path = (configuration or {}).get("bongsu_stack") or ChaosSettings().stack
     if not path:
         raise StackFileError(f"no stack to drill: set {STACK_ENV} (or the configuration key bongsu_stack) "
                              "to the stack.json that `bongsu up` wrote")
