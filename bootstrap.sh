@@ -77,6 +77,11 @@ say "installing Bongsu into .venv (pinned by constraints.txt)"
 if [ "$mode" = demo ]; then
   exec .venv/bin/bongsu demo
 else
+  # The gates (pyproject.toml): lint, strict types, and the import contracts of docs/architecture.md.
+  say "gates: ruff, mypy, import-linter"
+  .venv/bin/ruff check . || die "ruff found the problems above"
+  .venv/bin/mypy || die "mypy found the type errors above"
+  .venv/bin/lint-imports --no-cache || die "an import breaks docs/architecture.md (the BROKEN contract above names it)"
   say "running the whole test suite"
   exec .venv/bin/python -m pytest -p no:cacheprovider
 fi

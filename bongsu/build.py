@@ -22,12 +22,13 @@ def generators() -> list[Generator]:
     """The registered generators, each under its part's name: writers first, then packagers.
 
     Imported here, when a build runs, so `import bongsu.build` stays light for the CLI."""
-    from alert_rules.build import GENERATOR as alert_rules
-    from bongsu.deploy import GENERATOR as deploy
-    from bongsu.scrape_config import GENERATOR as prometheus
-    from dashboards.build import GENERATOR as dashboards
+    import alert_rules.build
+    import bongsu.deploy
+    import bongsu.scrape_config
+    import dashboards.build
 
-    registered = [prometheus, alert_rules, dashboards, deploy]
+    registered = [bongsu.scrape_config.GENERATOR, alert_rules.build.GENERATOR, dashboards.build.GENERATOR,
+                  bongsu.deploy.GENERATOR]
     return [g for g in registered if g.stage is Stage.GENERATE] + [g for g in registered if g.stage is Stage.PACKAGE]
 
 

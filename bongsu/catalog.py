@@ -87,7 +87,7 @@ class Duration:
 
     def human(self) -> str:
         """Words for people: "30-day", "6-hour"."""
-        for unit, size, word in (("d", 86_400_000, "day"), ("h", 3_600_000, "hour"),
+        for _unit, size, word in (("d", 86_400_000, "day"), ("h", 3_600_000, "hour"),
                                  ("m", 60_000, "minute"), ("s", 1000, "second")):
             if self.ms % size == 0:
                 return f"{self.ms // size}-{word}"

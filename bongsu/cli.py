@@ -5,13 +5,16 @@ from __future__ import annotations
 import importlib
 import tempfile
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from bongsu.build import BuildOptions, build, check
 from bongsu.catalog import Duration
 from bongsu.terminal import BongsuGroup, CatalogOption, console, fail, read_catalog
+
+if TYPE_CHECKING:
+    from bongsu.stack import StackSettings
 
 app = typer.Typer(
     name="bongsu",
@@ -89,7 +92,7 @@ def demo_command(
 
 
 def _stack_settings(catalog: Optional[Path], port_base: int, scrape: str, evaluation: str,
-                    run_dir: Optional[Path]):
+                    run_dir: Optional[Path]) -> StackSettings:
     from bongsu.stack import StackSettings
 
     model = read_catalog(catalog)
@@ -107,7 +110,7 @@ for _module, _name in (("notifier.cli", "notifier"), ("dashboards.cli", "dashboa
         # The part is not in this checkout, or its extra (e.g. `bongsu[notifier]`) is not installed.
         _ours = _exc.name and _exc.name.split(".")[0] in {"bongsu", "instrumentation", "notifier",
                                                           "dashboards", "alert_rules", "chaos"}
-        if _ours and not _module.startswith(_exc.name):
+        if _ours and not _module.startswith(_exc.name or ""):
             raise
         continue
     if _name:

@@ -9,6 +9,7 @@ allows, exactly as `bongsu drill` does.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -17,6 +18,9 @@ from rich.table import Table
 from bongsu import observe
 from bongsu.errors import EXIT_FAILED, BongsuError
 from bongsu.stack import Stack, StackSettings
+
+if TYPE_CHECKING:
+    from chaos.drill import DrillResult
 
 DEMO_DRILL = "payments-availability"
 
@@ -30,7 +34,7 @@ class DemoFailed(BongsuError):
         return f"demo step failed: {super().__str__()}"
 
 
-def run_incident(stack: Stack, console: Console):
+def run_incident(stack: Stack, console: Console) -> DrillResult:
     """Run the demo drill on a running stack, show what the on-call got, and return the DrillResult."""
     from chaos.coverage import intervals_table
     from chaos.drill import run_drill
@@ -54,7 +58,7 @@ def run_incident(stack: Stack, console: Console):
     return result
 
 
-def _render(stack: Stack, delivery: dict, first: bool) -> str:
+def _render(stack: Stack, delivery: dict[str, Any], first: bool) -> str:
     """The Slack message as the on-call reads it, from the notifier's offline journal when there is one:
     the first post of the group's message for the page; its latest update and the thread for the rest."""
     from notifier.sinks import plain_text
@@ -85,7 +89,7 @@ def summary(moments: dict[str, float]) -> Table:
     return table
 
 
-def run_demo(settings: StackSettings, console: Console):
+def run_demo(settings: StackSettings, console: Console) -> DrillResult:
     with Stack(settings, console) as stack:
         stack.print_endpoints()
         result = run_incident(stack, console)

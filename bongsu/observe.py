@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -53,23 +53,25 @@ def alert_state(prometheus_url: str, alertname: str, labels: dict[str, str] | No
     return "inactive"
 
 
-def alertmanager_alerts(alertmanager_url: str, alertname: str) -> list[dict]:
+def alertmanager_alerts(alertmanager_url: str, alertname: str) -> list[dict[str, Any]]:
     """Active alerts in Alertmanager named `alertname`, each with its `receivers`."""
     response = httpx.get(f"{alertmanager_url}/api/v2/alerts",
                          params={"filter": f'alertname="{alertname}"', "active": "true"}, timeout=10)
     response.raise_for_status()
-    return response.json()
+    alerts: list[dict[str, Any]] = response.json()
+    return alerts
 
 
-def deliveries(notifier_url: str, token: str) -> list[dict]:
+def deliveries(notifier_url: str, token: str) -> list[dict[str, Any]]:
     """What the notifier delivered (to Slack or, offline, to the terminal), oldest first."""
     response = httpx.get(f"{notifier_url}/api/deliveries", headers={"Authorization": f"Bearer {token}"},
                          timeout=10)
     response.raise_for_status()
-    return response.json()
+    found: list[dict[str, Any]] = response.json()
+    return found
 
 
-def delivery_for(notifier_url: str, token: str, alertname: str, status: str) -> dict | None:
+def delivery_for(notifier_url: str, token: str, alertname: str, status: str) -> dict[str, Any] | None:
     """The first delivery whose group carries `alertname` with the group `status` (firing/resolved)."""
     for delivery in deliveries(notifier_url, token):
         if delivery.get("status") == status and any(

@@ -39,7 +39,8 @@ class ProcessError(BongsuError):
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -62,7 +63,7 @@ class Child:
     health_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +125,7 @@ class Child:
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no cleanup runs in the child."""
-        if self.alive:
+        if self.alive and self.process is not None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
 

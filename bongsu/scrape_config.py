@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -13,7 +14,7 @@ from bongsu.catalog import Catalog
 from bongsu.generator import BuildOptions, Finding, Generator
 
 
-def prometheus_config(catalog: Catalog, options: BuildOptions) -> dict:
+def prometheus_config(catalog: Catalog, options: BuildOptions) -> dict[str, Any]:
     jobs = [
         {
             "job_name": service.name,

@@ -12,9 +12,11 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -71,7 +73,7 @@ class Stack:
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.children: dict[str, Child] = {}
         self._stopped_on_purpose: set[str] = set()
-        self._previous_sigterm = None
+        self._previous_sigterm: signal.Handlers | Callable[[int, FrameType | None], Any] | int | None = None
 
     # ---- ports and configuration -------------------------------------------------------------
     def _choose_ports(self) -> dict[str, int]:
@@ -174,6 +176,7 @@ class Stack:
         task = progress.add_task(f"backfilling {length} of healthy traffic history", total=1)
         services = [self.settings.catalog.service(name) for name in self.services]
         try:
+            assert length is not None  # only called when history is set
             samples = history.backfill(services, max(self.settings.load_rate, 1.0), length,
                                        self.run_dir / "data" / "prometheus", self.run_dir / "build")
         except RuntimeError as exc:

@@ -5,11 +5,11 @@ other exception is a bug in Bongsu and keeps its traceback."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
-import click
 import typer
 from rich.console import Console
+from typer import _click
 from typer.core import TyperGroup
 
 from bongsu.catalog import Catalog, CatalogError, load_catalog
@@ -33,7 +33,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 class BongsuGroup(TyperGroup):
     """The command group that turns a BongsuError, and only that, into one clean line and its exit code."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: _click.Context) -> Any:  # typer vendors click as typer._click
         try:
             return super().invoke(ctx)
         except BongsuError as exc:

@@ -50,6 +50,6 @@ def after_experiment_control(context: dict, state: dict, configuration: dict | N
         return
     try:
         state["bongsu"] = measure(state, spec, stack_from(configuration))
-    except Exception as exc:  # a control's error is otherwise swallowed: say it in the journal
+    except Exception as exc:  # noqa: BLE001 - a control's error is otherwise swallowed: say it in the journal
         logger.error(f"bongsu: could not measure the drill: {exc}")
         state["bongsu"] = {"drill": spec["name"], "verdict": "not measured", "error": str(exc)}

@@ -18,15 +18,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from bongsu import conventions, graphs  # noqa: E402
-from bongsu.catalog import SLO, Catalog, Duration, Service, error_ratio_record  # noqa: E402
-from chaos import alertmanager, prometheus  # noqa: E402
-from chaos.experiments import page_tier  # noqa: E402
-from chaos.deliveries import delivered_at, deliveries  # noqa: E402
-from chaos.measure import drill_spec  # noqa: E402
-from chaos.stackfile import StackFile  # noqa: E402
+from bongsu import conventions, graphs
+from bongsu.catalog import SLO, Catalog, Duration, Service, error_ratio_record
+from chaos import alertmanager, prometheus
+from chaos.experiments import page_tier
+from chaos.deliveries import delivered_at, deliveries
+from chaos.measure import drill_spec
+from chaos.stackfile import StackFile
 
 REQUESTS = conventions.HTTP_REQUEST_DURATION
 

@@ -77,7 +77,7 @@ def choice_variable(name: str, values: Sequence[str], label: str, default: str |
                         default=default or ("$__all" if include_all else values[0]),
                         includeAll=include_all, multi=include_all, allValue=".*" if include_all else None)
     if include_all and default is None:
-        template._current = {"selected": True, "text": "All", "value": "$__all"}
+        template._current = {"selected": True, "text": "All", "value": "$__all"}  # noqa: SLF001 - grafanalib has no public way to preselect "All"
     return template
 
 
@@ -85,7 +85,7 @@ def query_variable(name: str, query: str, label: str) -> Template:
     """Values read from Prometheus (`label_values(...)`), multi-select with "All" as `.*`."""
     template = Template(name=name, label=label, query=query, dataSource=DATASOURCE, type="query",
                         includeAll=True, multi=True, allValue=".*", default="$__all", refresh=2)
-    template._current = {"selected": True, "text": "All", "value": "$__all"}
+    template._current = {"selected": True, "text": "All", "value": "$__all"}  # noqa: SLF001 - as above
     return template
 
 

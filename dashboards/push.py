@@ -58,7 +58,7 @@ def _explain(response: httpx.Response, doing: str, grafana_url: str) -> PushErro
 
 
 def _same(existing: dict, wanted: dict) -> bool:
-    strip = lambda model: {k: v for k, v in model.items() if k not in _VOLATILE}  # noqa: E731
+    strip = lambda model: {k: v for k, v in model.items() if k not in _VOLATILE}  # noqa: E731 - a one-line key filter reads best inline
     return strip(existing) == strip(wanted)
 
 

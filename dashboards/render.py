@@ -18,11 +18,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from dashboards.panel_data import PanelData, Series, panel_data  # noqa: E402
+from dashboards.panel_data import PanelData, Series, panel_data
 
 GRID_COLUMNS = 24
 INCH_PER_ROW_UNIT = 0.32  # Grafana's grid row is 30 px

@@ -79,8 +79,8 @@ def dashboard_problems(dashboard: Mapping) -> tuple[int, list[str]]:
 
 
 def _linked_uids(dashboard: Mapping) -> set[str]:
-    links = [*dashboard.get("links", []), *(l for p in dashboard.get("panels", []) for l in p.get("links", []))]
-    return {m.group(1) for l in links for m in _DASHBOARD_LINK.finditer(l.get("url", ""))}
+    links = [*dashboard.get("links", []), *(link for p in dashboard.get("panels", []) for link in p.get("links", []))]
+    return {m.group(1) for link in links for m in _DASHBOARD_LINK.finditer(link.get("url", ""))}
 
 
 def check(catalog: Catalog, options: BuildOptions) -> Iterable[Finding]:

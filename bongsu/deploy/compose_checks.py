@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import yaml
 
@@ -54,7 +55,7 @@ class ComposeFile:
         self.folder = self.path.parent
         self.generated = generated
         self.document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        self.services: dict[str, dict] = self.document.get("services", {})
+        self.services: dict[str, dict[str, Any]] = self.document.get("services", {})
 
     def mounts(self, service: str) -> list[Mount]:
         found = []
@@ -263,7 +264,7 @@ def _scan(value: object, service: str, where: str) -> list[Reference]:
     if isinstance(value, dict):
         host, port = value.get("host"), value.get("port")
         if isinstance(host, str) and str(port).isdigit() and host not in SELF_HOSTS:
-            found.append(Reference(service, host, int(port), where))
+            found.append(Reference(service, host, int(str(port)), where))
         for item in value.values():
             found += _scan(item, service, where)
     elif isinstance(value, list):

@@ -8,6 +8,7 @@ read from DIR and extended, never rebuilt here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,9 +23,9 @@ TRACE_ID = "trace_id"
 LOKI_SERVICE_LABEL = "service_name"
 
 
-def datasources(generated: Path) -> dict:
+def datasources(generated: Path) -> dict[str, Any]:
     """The data sources file for compose's Grafana, given DIR/grafana/provisioning/datasources/."""
-    base: list[dict] = []
+    base: list[dict[str, Any]] = []
     for path in sorted(generated.glob("*.yaml")) if generated.is_dir() else []:
         base += (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("datasources", [])
     if not any(source.get("type") == "prometheus" for source in base):

@@ -9,7 +9,9 @@ here instead of being dropped by the API server. They are not the full Kubernete
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 from jsonschema import Draft7Validator
@@ -33,7 +35,7 @@ _PROTOCOL = {"enum": ["TCP", "UDP", "SCTP"]}
 _QUANTITIES = {"type": "object", "additionalProperties": {"type": "string", "pattern": r"^[0-9.]+(m|[KMGT]i?)?$"}}
 
 
-def _object(required: list[str], **properties: dict) -> dict:
+def _object(required: list[str], **properties: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
 
 
@@ -68,12 +70,12 @@ _POD = _object(["containers"], containers={"type": "array", "minItems": 1, "item
                                        fsGroup={"type": "integer"}))
 
 
-def _kind(api_version: str, kind: str, metadata: dict = _METADATA, **body: dict) -> dict:
+def _kind(api_version: str, kind: str, metadata: dict[str, Any] = _METADATA, **body: dict[str, Any]) -> dict[str, Any]:
     return _object(["apiVersion", "kind", "metadata", *[k for k in body if k == "spec"]],
                    apiVersion={"const": api_version}, kind={"const": kind}, metadata=metadata, **body)
 
 
-CORE_SCHEMAS: dict[tuple[str, str], dict] = {
+CORE_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("apps/v1", "Deployment"): _kind("apps/v1", "Deployment", spec=_object(
         ["selector", "template"], replicas={"type": "integer", "minimum": 0},
         strategy=_object(["type"], type={"enum": ["Recreate", "RollingUpdate"]}),
@@ -95,14 +97,14 @@ CORE_SCHEMAS: dict[tuple[str, str], dict] = {
 }
 
 
-def load_folder(folder: Path) -> dict[str, list[dict]]:
+def load_folder(folder: Path) -> dict[str, list[dict[str, Any]]]:
     """file name -> its objects, for every manifest in the folder (not the kustomization)."""
     return {path.name: [doc for doc in yaml.load_all(path.read_text(encoding="utf-8"), KubernetesLoader)
                         if doc is not None]
             for path in sorted(folder.glob("*.yaml")) if path.name != KUSTOMIZATION_FILE}
 
 
-def object_problems(obj: dict, schemas: Path) -> list[str]:
+def object_problems(obj: dict[str, Any], schemas: Path) -> list[str]:
     """One object against its CRD or core-kind schema."""
     if not isinstance(obj, dict) or "apiVersion" not in obj or "kind" not in obj:
         return ["not a Kubernetes object (needs apiVersion and kind)"]
@@ -117,10 +119,10 @@ def object_problems(obj: dict, schemas: Path) -> list[str]:
             "core kind Bongsu writes"]
 
 
-def reference_problems(objects: list[dict]) -> list[str]:
+def reference_problems(objects: list[dict[str, Any]]) -> list[str]:
     """Selectors that select nothing, named ports and volumes that do not exist, duplicate names."""
     problems: list[str] = []
-    by_kind: dict[str, list[dict]] = {}
+    by_kind: dict[str, list[dict[str, Any]]] = {}
     seen: set[tuple[str, str]] = set()
     for obj in objects:
         kind, name = obj.get("kind", "?"), obj.get("metadata", {}).get("name", "?")
@@ -191,7 +193,7 @@ _SECRET_KEYS = {"secretKeyRef", "credentials", "urlSecret"}
 _URL = re.compile(r"^https?://(?P<host>[a-z0-9-]+)(?::(?P<port>\d+))?(?:/|$)")
 
 
-def _secret_problems(objects: list[dict], defined: set[str]) -> list[str]:
+def _secret_problems(objects: list[dict[str, Any]], defined: set[str]) -> list[str]:
     """Every Secret an object refers to is the documented one (or defined here)."""
     problems = []
     for obj in objects:
@@ -203,7 +205,7 @@ def _secret_problems(objects: list[dict], defined: set[str]) -> list[str]:
     return problems
 
 
-def _url_problems(objects: list[dict], services: dict[str, dict]) -> list[str]:
+def _url_problems(objects: list[dict[str, Any]], services: dict[str, dict[str, Any]]) -> list[str]:
     """A URL naming one of these Services uses one of its ports."""
     problems = []
     for obj in objects:
@@ -218,7 +220,7 @@ def _url_problems(objects: list[dict], services: dict[str, dict]) -> list[str]:
     return problems
 
 
-def _walk(value: object, parent: str = ""):
+def _walk(value: object, parent: str = "") -> Iterator[tuple[str, object]]:
     """(key it sits under, value) for every value in a nested object."""
     yield parent, value
     if isinstance(value, dict):
@@ -229,7 +231,7 @@ def _walk(value: object, parent: str = ""):
             yield from _walk(item, parent)
 
 
-def _selects(selector: dict, labels: dict) -> bool:
+def _selects(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 
 
@@ -239,7 +241,7 @@ def check_folder(folder: Path, schemas: Path) -> list[Finding]:
         return [Finding("kubernetes manifests", False, f"{folder} does not exist; run `bongsu build` first")]
     findings: list[Finding] = []
     files = load_folder(folder)
-    everything: list[dict] = []
+    everything: list[dict[str, Any]] = []
     for file, objects in files.items():
         problems = []
         for index, obj in enumerate(objects):

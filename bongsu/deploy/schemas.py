@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from jsonschema import Draft7Validator
@@ -30,7 +31,7 @@ class KubernetesLoader(yaml.SafeLoader):
     """YAML 1.1 reads a bare `=` (an AlertmanagerConfig matchType, as kustomize prints it) as a `value` tag."""
 
 
-KubernetesLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
+KubernetesLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)  # type: ignore[type-var]  # types-PyYAML types the method for the base class only
 
 
 def schemas_dir() -> Path:
@@ -48,7 +49,7 @@ def schemas_dir() -> Path:
 class CrdVersion:
     kind: str
     api_version: str
-    schema: dict
+    schema: dict[str, Any]
 
 
 @cache
@@ -65,7 +66,7 @@ def load_crds(folder: Path) -> dict[tuple[str, str], CrdVersion]:
     return found
 
 
-def crd_problems(obj: dict, crd: CrdVersion) -> list[str]:
+def crd_problems(obj: dict[str, Any], crd: CrdVersion) -> list[str]:
     """Schema violations, plus fields the API server would silently prune (like kubectl's strict mode)."""
     problems = [f"{json_path(error.absolute_path)}: {error.message}"
                 for error in Draft7Validator(crd.schema).iter_errors(obj)]
@@ -74,7 +75,7 @@ def crd_problems(obj: dict, crd: CrdVersion) -> list[str]:
     return problems
 
 
-def _unknown_fields(value: object, schema: dict, where: str) -> list[str]:
+def _unknown_fields(value: object, schema: dict[str, Any], where: str) -> list[str]:
     if schema.get("x-kubernetes-preserve-unknown-fields"):
         return []
     found: list[str] = []
@@ -97,7 +98,7 @@ def _unknown_fields(value: object, schema: dict, where: str) -> list[str]:
     return found
 
 
-def compose_problems(document: dict, folder: Path) -> list[str]:
+def compose_problems(document: dict[str, Any], folder: Path) -> list[str]:
     """The compose file's violations of the Compose Specification's JSON schema (draft-07)."""
     schema = json.loads((folder / "compose-spec.json").read_text(encoding="utf-8"))
     return [f"{json_path(error.absolute_path) or '(top level)'}: {error.message}"
