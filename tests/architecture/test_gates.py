@@ -47,6 +47,14 @@ def _add(path: Path, text: str) -> None:
     path.write_text(path.read_text() + text)
 
 
+def _assert_broken(tree: Path, contract: str, arrow: str) -> None:
+    """lint-imports fails on `tree`, naming the broken contract and the import that breaks it."""
+    result = _run("lint-imports", "--no-cache", cwd=tree)
+    assert result.returncode != 0
+    assert contract in result.stdout and "BROKEN" in result.stdout, result.stdout
+    assert arrow in result.stdout, result.stdout
+
+
 @pytest.mark.parametrize("gate", [("ruff", "check", "."), ("mypy",), ("lint-imports", "--no-cache")],
                          ids=["ruff", "mypy", "lint-imports"])
 def test_the_gates_pass_on_this_tree(gate: tuple[str, ...]) -> None:
@@ -56,10 +64,7 @@ def test_the_gates_pass_on_this_tree(gate: tuple[str, ...]) -> None:
 
 def test_a_generator_importing_another_fails_lint_imports_and_ruff(tree: Path) -> None:
     _add(tree / "alert_rules" / "rules.py", "\nimport dashboards.red\n")
-    imports = _run("lint-imports", "--no-cache", cwd=tree)
-    assert imports.returncode != 0
-    assert "Generators are independent: none imports another BROKEN" in imports.stdout
-    assert "alert_rules.rules -> dashboards.red" in imports.stdout
+    _assert_broken(tree, "Generators are independent", "alert_rules.rules -> dashboards.red")
     lint = _run("ruff", "check", ".", cwd=tree)
     assert lint.returncode != 0
     assert "alert_rules/rules.py" in lint.stdout and "F401" in lint.stdout
@@ -68,10 +73,7 @@ def test_a_generator_importing_another_fails_lint_imports_and_ruff(tree: Path) -
 def test_the_model_reaching_back_to_the_runner_fails_lint_imports_and_mypy(tree: Path) -> None:
     _add(tree / "bongsu" / "catalog.py", "\n\ndef _runner():\n    from bongsu import build\n\n"
                                           "    return build.generators()\n")
-    imports = _run("lint-imports", "--no-cache", cwd=tree)
-    assert imports.returncode != 0
-    assert "The spine is the only composition root" in imports.stdout
-    assert "bongsu.catalog -> bongsu.build" in imports.stdout
+    _assert_broken(tree, "The spine is the only composition root", "bongsu.catalog -> bongsu.build")
     types = _run("mypy", cwd=tree)
     assert types.returncode != 0
     assert re.search(r"bongsu/catalog\.py:\d+: error: Function is missing a return type annotation", types.stdout)
@@ -79,10 +81,7 @@ def test_the_model_reaching_back_to_the_runner_fails_lint_imports_and_mypy(tree:
 
 def test_the_sdk_importing_the_catalog_fails_lint_imports(tree: Path) -> None:
     _add(tree / "instrumentation" / "red.py", "\nfrom bongsu.catalog import DEFAULT_BUCKETS  # noqa: F401 - on purpose\n")
-    imports = _run("lint-imports", "--no-cache", cwd=tree)
-    assert imports.returncode != 0
-    assert "The SDK imports nothing from the rest of Bongsu" in imports.stdout
-    assert "instrumentation.red -> bongsu.catalog" in imports.stdout
+    _assert_broken(tree, "The SDK imports nothing from the rest of Bongsu", "instrumentation.red -> bongsu.catalog")
 
 
 NOQA = re.compile(r"#\s*noqa\b(?P<codes>:\s*[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)?(?P<rest>.*)$")
