@@ -38,7 +38,7 @@ def sli_error_ratio(service: Service, slo: SLO, window: str) -> str:
     sel = service.promql_selector
     total = f"sum(rate({REQUESTS}_count{{{sel}}}[{window}]))"
     if slo.sli == "http_availability":
-        errors = f'sum(rate({REQUESTS}_count{{{sel},http_response_status_code=~"5.."}}[{window}]))'
+        errors = f"sum(rate({REQUESTS}_count{{{sel},{conventions.SERVER_ERROR_MATCHER}}}[{window}]))"
         # No 5xx series yet means no errors, not "unknown": `or vector(0)` keeps the ratio defined.
         return f"({errors} or vector(0))\n/\n{total}"
     assert slo.threshold is not None  # the model guarantees it for latency SLOs

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bongsu import conventions
 from bongsu.catalog import SLO, TIERS, Catalog, Service, error_ratio_record
 
 from alert_rules.rules import REQUESTS, sli_words
@@ -31,7 +32,7 @@ def slo_runbook(catalog: Catalog, service: Service, slo: SLO) -> str:
     if slo.sli == "http_availability":
         what = f"{service.name} is answering 5xx fast enough to burn its {slo.window.human()} error budget"
         where = (f"sum by (http_route, http_response_status_code) (\n"
-                 f"  rate({REQUESTS}_count{{{sel},http_response_status_code=~\"5..\"}}[5m]))")
+                 f"  rate({REQUESTS}_count{{{sel},{conventions.SERVER_ERROR_MATCHER}}}[5m]))")
     else:
         what = (f"{service.name} is serving too many requests slower than {slo.threshold}, fast enough to burn "
                 f"its {slo.window.human()} error budget")

@@ -53,6 +53,8 @@ HTTP_RESPONSE_STATUS_CODE = "http_response_status_code"
 HTTP_DURATION_LABELS = (HTTP_REQUEST_METHOD, HTTP_ROUTE, HTTP_RESPONSE_STATUS_CODE)
 ROUTE_UNMATCHED = "unmatched"
 """The http_route of every request no route template matched."""
+SERVER_ERROR_MATCHER = f'{HTTP_RESPONSE_STATUS_CODE}=~"5.."'
+"""What counts as a failed request, everywhere: availability SLOs, RED error ratios, drill measurements."""
 
 
 # --- Where the build writes what other parts read (paths under `bongsu build --out DIR`) ------------------

@@ -125,7 +125,7 @@ def _ratio_query(service: Service, slo: SLO, seconds: int) -> str:
     sel = service.promql_selector
     total = f"sum(increase({REQUESTS}_count{{{sel}}}[{seconds}s]))"
     if slo.sli == "http_availability":
-        return f'(sum(increase({REQUESTS}_count{{{sel},http_response_status_code=~"5.."}}[{seconds}s])) or vector(0)) / {total}'
+        return f"(sum(increase({REQUESTS}_count{{{sel},{conventions.SERVER_ERROR_MATCHER}}}[{seconds}s])) or vector(0)) / {total}"
     assert slo.threshold is not None
     le = "|".join(sorted({f"{slo.threshold.seconds:g}", repr(float(slo.threshold.seconds))})).replace(".", "\\\\.")
     return f'1 - sum(increase({REQUESTS}_bucket{{{sel},le=~"{le}"}}[{seconds}s])) / {total}'

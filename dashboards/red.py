@@ -26,7 +26,7 @@ def error_ratio(service: Service) -> str:
     """5xx share per route; routes without a single 5xx show 0 rather than no data."""
     total = request_rate(service)
     failed = (f"sum by (http_route) (rate({DURATION}_count{{{_selector(service)},"
-              f'http_response_status_code=~"5.."}}[$__rate_interval]))')
+              f"{conventions.SERVER_ERROR_MATCHER}}}[$__rate_interval]))")
     return f"({failed} / {total}) or ({total} * 0)"
 
 
