@@ -25,6 +25,7 @@ from notifier.interactions import ButtonHandler
 from notifier.logs import log
 from notifier.metrics import Metrics
 from notifier.payload import Notification, PayloadError, parse_notification
+from notifier.redaction import redact_url
 from notifier.routing import channel_for
 from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
@@ -102,10 +103,10 @@ def default_sink(settings: Settings) -> Sink:
 
 
 def create_app(settings: Settings, catalog: Catalog, store: Store | None = None, sink: Sink | None = None) -> Starlette:
-    store = store or open_store(settings.state)
+    store = store or open_store(settings.store or settings.state)
     sink = sink or default_sink(settings)
     metrics = Metrics()
-    store_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+    store_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbox")
 
     async def run(call, *args):
         return await asyncio.get_running_loop().run_in_executor(store_executor, call, *args)
@@ -196,13 +197,16 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
     async def lifespan(app: Starlette):
         task = asyncio.create_task(deliverer.run())
         mode = "offline (terminal + notifications.jsonl)" if settings.offline else "Slack"
-        log.info("notifier started", mode=mode, state=str(settings.state))
+        log.info("notifier started", mode=mode,
+                 store=redact_url(settings.store) if settings.store else f"sqlite:{settings.state}")
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            with contextlib.suppress(Exception):  # hand the lanes over now rather than at lease expiry
+                await run(store.release_lanes)
             store_executor.shutdown(wait=True)
             store.close()
 

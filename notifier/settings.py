@@ -21,6 +21,7 @@ class Settings:
     """Everything the service needs; tests build one directly, the CLI builds it from env vars."""
 
     state: Path
+    store: str | None = None  # postgresql://... for replicas; None: SQLite at `state`
     webhook_token: SecretStr | None = None
     slack_token: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
@@ -32,9 +33,12 @@ class Settings:
     channel_interval: float = 1.0
     retry_base: float = 0.5
     retry_cap: float = 8.0
-    slack_timeout: float = 10.0
+    slack_timeout: float = 6.0
     graph_timeout: float = 10.0
     max_webhook_bytes: int = MAX_WEBHOOK_BYTES
+    # A replica that stops renewing its delivery leases (kill -9, partition) loses its lanes after
+    # this long; another replica then takes them over. Keep it above slack_timeout.
+    lease_ttl: float = 8.0
 
     @property
     def offline(self) -> bool:
