@@ -24,6 +24,7 @@ from notifier.authorization import Authorizer
 from notifier.interactions import ButtonHandler
 from notifier.logs import log
 from notifier.metrics import Metrics
+from notifier.oversize import HARD_LIMIT_BYTES, BodyTooLarge, read_body, salvage
 from notifier.payload import Notification, PayloadError, parse_notification
 from notifier.redaction import redact_url
 from notifier.routing import channel_for
@@ -31,10 +32,6 @@ from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
 from notifier.sinks import Sink, SlackSink, TerminalSink
 from notifier.store import Store, open_store
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class GroupCommit:
@@ -76,20 +73,6 @@ class GroupCommit:
             self._flushing = False
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, or BodyTooLarge as soon as it passes `limit` (never read whole into memory)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def bearer_ok(header: str | None, token: SecretStr | None) -> bool:
     if token is None or not header or not header.startswith("Bearer "):
         return False
@@ -127,13 +110,19 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             body = await read_body(request, settings.max_webhook_bytes)
         except BodyTooLarge:
             metrics.received.labels("too_large").inc()
-            log.warning("webhook rejected: body too large", limit=settings.max_webhook_bytes)
-            return JSONResponse({"error": f"body larger than {settings.max_webhook_bytes} bytes"}, 413)
+            log.warning("webhook rejected: body over the hard limit", limit=HARD_LIMIT_BYTES)
+            return JSONResponse({"error": f"body larger than {HARD_LIMIT_BYTES} bytes"}, 413)
         except ClientDisconnect:
             metrics.received.labels("disconnected").inc()
             return Response(status_code=400)
         try:
-            notification = parse_notification(body)
+            if body.cut:  # a 4xx would be final for Alertmanager: keep what fits, count the rest
+                notification = salvage(body)
+                log.warning("webhook over the size limit; recorded as a truncated group", bytes=body.size,
+                            limit=settings.max_webhook_bytes, alerts_kept=len(notification.alerts),
+                            truncated_alerts=notification.truncated_alerts)
+            else:
+                notification = parse_notification(body.head)
         except PayloadError as exc:
             metrics.received.labels("malformed").inc()
             log.warning("webhook rejected: malformed", detail=str(exc)[:500])
@@ -155,9 +144,12 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
 
     async def interactions(request: Request) -> Response:
         try:
-            body = await read_body(request, MAX_INTERACTION_BYTES)
+            read = await read_body(request, MAX_INTERACTION_BYTES, hard_limit=MAX_INTERACTION_BYTES)
         except BodyTooLarge:
             return JSONResponse({"error": "body too large"}, 413)
+        if read.cut:
+            return JSONResponse({"error": "body too large"}, 413)
+        body = read.head
         reason = rejection(settings.signing_secret.get_secret_value() if settings.signing_secret else None,
                            request.headers.get("x-slack-request-timestamp"),
                            request.headers.get("x-slack-signature"), body)

@@ -477,6 +477,27 @@ class SlackServer:
         return {"ok": True, "channels": [{"id": cid, "name": name, "is_channel": True} for cid, name in page],
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
+    def _m_chat_postEphemeral(self, params, request) -> dict:
+        channel, user = params.get("channel") or "", params.get("user") or ""
+        if not channel or channel in self.missing_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if not user:
+            return {"ok": False, "error": "user_not_in_channel"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._ts()
+        with self._changed:
+            self._ephemeral.append({"channel_id": self.channel_id(channel), "user": user,
+                                    "text": params.get("text", ""), "ts": ts, "at": time.time()})
+            self._changed.notify_all()
+        return {"ok": True, "message_ts": ts}
+
+    def _m_usergroups_users_list(self, params, request) -> dict:
+        group = params.get("usergroup") or ""
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
+
     def _m_files_getUploadURLExternal(self, params, request) -> dict:
         file_id = f"F{next(self._clock):08d}"
         with self._lock:
