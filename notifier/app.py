@@ -8,7 +8,7 @@ import hmac
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -32,6 +32,9 @@ from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
 from notifier.sinks import Sink, SlackSink, TerminalSink
 from notifier.store import Store, open_store
+
+
+DELIVERIES_PAGE = 5000  # entries per GET /api/deliveries page; the next page is in the Link header
 
 
 class GroupCommit:
@@ -90,6 +93,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
     sink = sink or default_sink(settings)
     metrics = Metrics()
     store_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbox")
+    report_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
 
     async def run(call, *args):
         return await asyncio.get_running_loop().run_in_executor(store_executor, call, *args)
@@ -171,7 +175,21 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             return JSONResponse({"error": "missing or wrong bearer token"}, 401,
                                 headers={"WWW-Authenticate": "Bearer"})
         everything = request.query_params.get("all", "") in {"1", "true"}
-        return JSONResponse(await run(store.deliveries, everything))
+        try:
+            after = int(request.query_params.get("after", "0"))
+            limit = int(request.query_params.get("limit", str(DELIVERIES_PAGE)))
+            if after < 0 or not 0 < limit <= DELIVERIES_PAGE:
+                raise ValueError
+        except ValueError:
+            return JSONResponse({"error": f"`after` is an entry id (>= 0) and `limit` 1..{DELIVERIES_PAGE}"}, 400)
+        # Its own thread: a report never waits behind (or delays) the outbox writes intake needs.
+        page = await asyncio.get_running_loop().run_in_executor(report_executor, store.deliveries, everything,
+                                                                after, limit)
+        headers = {}
+        if len(page) == limit:
+            query = urlencode({**({"all": "1"} if everything else {}), "after": page[-1]["id"], "limit": limit})
+            headers["Link"] = f'</api/deliveries?{query}>; rel="next"'
+        return JSONResponse(page, headers=headers)
 
     async def metrics_endpoint(request: Request) -> Response:
         metrics.queue_depth.set(await run(store.queue_depth))
@@ -200,6 +218,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             with contextlib.suppress(Exception):  # hand the lanes over now rather than at lease expiry
                 await run(store.release_lanes)
             store_executor.shutdown(wait=True)
+            report_executor.shutdown(wait=True)
             store.close()
 
     app = Starlette(routes=[

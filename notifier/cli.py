@@ -71,7 +71,10 @@ def serve(
         host, port = parse_listen(listen)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    settings = Settings.from_env(state)
+    try:
+        settings = Settings.from_env(state)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     settings.store = store
     if settings.webhook_token is None:
         raise fail("BONGSU_WEBHOOK_TOKEN is not set: the webhook endpoint needs a bearer token "

@@ -31,7 +31,8 @@ from notifier.store import Group, LeaseLost, Pending, Store
 
 FULL_SCAN_INTERVAL_S = 5.0
 DIRECTORY_REFRESH_S = 30.0  # conversations.list is Tier 2 (about 20 calls a minute per workspace)
-CLAIM_INTERVAL_S = 1.0  # how often leases are renewed and free lanes claimed (takeover <= ttl + this)
+CLAIM_INTERVAL_S = 1.0
+PRUNE_INTERVAL_S = 600.0  # how often leases are renewed and free lanes claimed (takeover <= ttl + this)
 
 
 class DeliveryFailed(Exception):
@@ -82,8 +83,12 @@ class Deliverer:
         thousands is not rescanned on every webhook."""
         self.running = True
         next_scan = next_claim = 0.0
+        next_prune = time.monotonic() + 30.0
         try:
             while True:
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_INTERVAL_S
+                    self._spawn(self._prune())
                 if time.monotonic() >= next_claim:
                     next_claim = time.monotonic() + CLAIM_INTERVAL_S
                     if await self._claim():
@@ -108,6 +113,16 @@ class Deliverer:
             for task in [*self._active.values(), *self._background]:
                 task.cancel()
             self._slack_executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _prune(self) -> None:
+        """Delivered history past the retention goes; pending work and the groups' threads never do."""
+        try:
+            gone = await self._db(self.store.prune, time.time() - self.settings.retention_s)
+        except Exception as exc:  # noqa: BLE001 - pruning can wait for the next round
+            log.warning("outbox pruning failed", error=type(exc).__name__)
+            return
+        if gone:
+            log.info("outbox pruned", rows=gone, retention_s=self.settings.retention_s)
 
     async def _claim(self) -> bool:
         """Renew this replica's delivery leases and take free or expired lanes; True when new ones came."""

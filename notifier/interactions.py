@@ -86,7 +86,8 @@ class ButtonHandler:
         if not await self.run(self.store.record_action, group.group_key, "ack", key, user_id, {}):
             return False  # the first ack of this incident stands
         await self.run(self.store.ack, group.group_key, user_id)
-        await self.run(self.store.enqueue_refresh, group.group_key, f":eyes: Acknowledged by <@{user_id}>.")
+        await self.run(self.store.enqueue_refresh, group.group_key, f":eyes: Acknowledged by <@{user_id}>.",
+                       "ack", user_id)
         await self.run(self.store.set_action_outcome, "ack", key, "done", None)
         log.info("acknowledged", group_key=group.group_key, user_id=user_id)
         return True
@@ -114,7 +115,7 @@ class ButtonHandler:
         until = ends.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         await self.run(self.store.enqueue_refresh, group.group_key,
                        f":no_bell: Silenced by <@{user_id}> for {human_duration(duration)}, until {until}"
-                       f" (silence `{silence_id}`).")
+                       f" (silence `{silence_id}`).", "silence", user_id)
         log.info("silenced", group_key=group.group_key, user_id=user_id, silence_id=silence_id, until=until)
         return True
 

@@ -39,6 +39,8 @@ class Settings:
     # A replica that stops renewing its delivery leases (kill -9, partition) loses its lanes after
     # this long; another replica then takes them over. Keep it above slack_timeout.
     lease_ttl: float = 8.0
+    # Delivered history older than this is pruned from the outbox (BONGSU_NOTIFIER_RETENTION, e.g. "14d").
+    retention_s: float = 7 * 86400.0
 
     @property
     def offline(self) -> bool:
@@ -71,4 +73,20 @@ class Settings:
             alertmanager_url=env.get("ALERTMANAGER_URL", "").strip() or None,
             prometheus_url=env.get("PROMETHEUS_URL", "").strip() or None,
             runbooks_dir=Path(env.get("BONGSU_RUNBOOKS_DIR", "").strip() or REPO_RUNBOOKS),
+            retention_s=_retention(env.get("BONGSU_NOTIFIER_RETENTION", "").strip()),
         )
+
+
+def _retention(text: str) -> float:
+    """A duration like "7d" or "12h"; ValueError naming the variable when it is not one."""
+    if not text:
+        return 7 * 86400.0
+    from bongsu.catalog import Duration
+
+    try:
+        seconds = Duration.parse(text).ms / 1000
+    except ValueError:
+        raise ValueError(f"BONGSU_NOTIFIER_RETENTION={text!r} is not a duration like '7d' or '12h'") from None
+    if seconds < 60:
+        raise ValueError(f"BONGSU_NOTIFIER_RETENTION={text!r} is under a minute; keep at least '1h' of history")
+    return seconds

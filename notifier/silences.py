@@ -13,15 +13,15 @@ class SilenceError(RuntimeError):
     pass
 
 
-def create_silence(alertmanager_url: str, matchers: dict[str, str], duration_s: int, created_by: str,
+def create_silence(alertmanager_url: str, matchers: list[dict], duration_s: int, created_by: str,
                    comment: str, timeout: float = 2.5) -> tuple[str, datetime]:
-    """POST /api/v2/silences with equality matchers; returns the silence id and its end."""
+    """POST /api/v2/silences with Alertmanager v2 matchers; returns the silence id and its end."""
     if not matchers:
         raise SilenceError("the group has no labels to match on")
     starts = datetime.now(timezone.utc)
     ends = starts + timedelta(seconds=duration_s)
     body = {
-        "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(matchers.items())],
+        "matchers": matchers,
         "startsAt": starts.isoformat(), "endsAt": ends.isoformat(),
         "createdBy": created_by, "comment": comment,
     }

@@ -102,8 +102,9 @@ class Store(Protocol):
     def accept_many(self, batch: list[tuple[Notification, str, float]]) -> list[int | None]:
         """Several group states in one transaction, committed before returning."""
 
-    def enqueue_refresh(self, group_key: str, note: str) -> int:
-        """Queue a re-render of a group's message plus a thread note (after an ack or silence)."""
+    def enqueue_refresh(self, group_key: str, note: str, action: str = "note", user_id: str | None = None) -> int:
+        """Queue a re-render of a group's message plus a thread note (after an ack or silence);
+        `action` and `user_id` make it a timeline entry in `GET /api/deliveries`."""
 
     # delivery
     def claim_lanes(self, ttl_s: float, limit: int = 16) -> dict[str, int]:
@@ -151,24 +152,43 @@ class Store(Protocol):
     # reporting
     def queue_depth(self) -> int: ...
 
-    def deliveries(self, include_undelivered: bool = False) -> list[dict]:
-        """Alert deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md)."""
+    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[dict]:
+        """Deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md): alert states
+        and button actions (acks, silences), at most `limit` with an `id` above `after`."""
+
+    def prune(self, older_than: float) -> int:
+        """Delete delivered, failed and superseded rows finished before `older_than` (epoch seconds),
+        and finished button actions as old; returns how many rows went. Groups stay (their threads)."""
 
 
-def delivery_record(group_key: str, status: str, state: str, channel: str | None, ts: str | None,
-                    thread_ts: str | None, delivered_at: float | None, payload: str, received_at: float,
-                    error: str | None) -> dict:
+def delivery_record(row_id: int, kind: str, group_key: str, status: str, state: str, channel: str | None,
+                    ts: str | None, thread_ts: str | None, delivered_at: float | None, payload: str,
+                    received_at: float, error: str | None) -> dict:
     """One `GET /api/deliveries` entry from a notifications row (both backends)."""
-    alerts = json.loads(payload)["alerts"]
-    return {
-        "group_key": group_key, "status": status, "state": state, "channel": channel, "ts": ts,
-        "thread_ts": thread_ts, "received_at": rfc3339(received_at),
-        "delivered_at": rfc3339(delivered_at) if state == "delivered" else None, "error": error,
-        "alerts": [{"fingerprint": a["fingerprint"], "status": a["status"], "labels": a["labels"]} for a in alerts],
+    data = json.loads(payload)
+    entry = {
+        "id": row_id, "kind": "alert", "group_key": group_key, "status": status, "state": state,
+        "channel": channel, "ts": ts, "thread_ts": thread_ts, "received_at": rfc3339(received_at),
+        "delivered_at": rfc3339(delivered_at) if state == "delivered" else None, "error": error, "alerts": [],
     }
+    if kind == "alert":
+        entry["alerts"] = [{"fingerprint": a["fingerprint"], "status": a["status"], "labels": a["labels"]}
+                           for a in data["alerts"]]
+    else:  # a button action shown in the thread: part of the incident's timeline
+        action = data.get("action", "note")
+        entry.update(kind=action, status={"ack": "acknowledged", "silence": "silenced"}.get(action, action),
+                     user_id=data.get("user_id"), note=data.get("note"))
+    return entry
 
 
-DELIVERY_COLUMNS = "group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at, error"
+DELIVERY_COLUMNS = ("id, kind, group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at,"
+                    " error")
+TIMELINE_ACTIONS = ("ack", "silence")  # refresh rows listed by GET /api/deliveries
+FINISHED_STATES = ("delivered", "failed", "superseded")
+
+
+def refresh_payload(note: str, action: str, user_id: str | None) -> str:
+    return json.dumps({"note": note, "action": action, "user_id": user_id})
 
 
 def open_store(target: str | Path) -> Store:

@@ -27,13 +27,16 @@ from notifier.payload import Notification
 from notifier.redaction import redact_url
 from notifier.store import (
     DELIVERY_COLUMNS,
+    FINISHED_STATES,
     GROUP_COLUMNS,
+    TIMELINE_ACTIONS,
     Action,
     Group,
     LeaseLost,
     Pending,
     StoreError,
     delivery_record,
+    refresh_payload,
 )
 
 POOL_SIZE = 10
@@ -105,13 +108,13 @@ class PostgresStore:
                 found.append(row[0] if row else None)
         return found
 
-    def enqueue_refresh(self, group_key: str, note: str) -> int:
+    def enqueue_refresh(self, group_key: str, note: str, action: str = "note", user_id: str | None = None) -> int:
         with self._pool.connection() as conn:
             return conn.execute(
                 "INSERT INTO notifications (state_key, group_key, lane, kind, status, payload, received_at)"
-                " SELECT %s, group_key, lane, 'refresh', 'refresh', %s, %s FROM groups WHERE group_key=%s"
-                " RETURNING id",
-                (f"refresh:{uuid.uuid4().hex}", json.dumps({"note": note}), time.time(), group_key)).fetchone()[0]
+                " SELECT %s, group_key, lane, 'refresh', %s, %s, %s FROM groups WHERE group_key=%s RETURNING id",
+                (f"refresh:{uuid.uuid4().hex}", action, refresh_payload(note, action, user_id), time.time(),
+                 group_key)).fetchone()[0]
 
     # --- leases ---------------------------------------------------------------------------------
 
@@ -263,13 +266,21 @@ class PostgresStore:
         with self._pool.connection() as conn:
             return conn.execute("SELECT COUNT(*) FROM notifications WHERE state='pending'").fetchone()[0]
 
-    def deliveries(self, include_undelivered: bool = False) -> list[dict]:
-        states = ["delivered", "pending", "failed", "superseded"] if include_undelivered else ["delivered"]
+    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[dict]:
+        states = [*FINISHED_STATES, "pending"] if include_undelivered else ["delivered"]
         with self._pool.connection() as conn:
-            rows = conn.execute(f"SELECT {DELIVERY_COLUMNS} FROM notifications WHERE kind='alert'"
-                                " AND state = ANY(%s) ORDER BY id", (states,)).fetchall()
+            rows = conn.execute(f"SELECT {DELIVERY_COLUMNS} FROM notifications WHERE id > %s"
+                                " AND (kind='alert' OR status = ANY(%s)) AND state = ANY(%s) ORDER BY id LIMIT %s",
+                                (after, list(TIMELINE_ACTIONS), states, limit)).fetchall()
         return [delivery_record(*row) for row in rows]
 
+    def prune(self, older_than: float) -> int:
+        with self._pool.connection() as conn, conn.transaction():
+            gone = conn.execute("DELETE FROM notifications WHERE state = ANY(%s) AND delivered_at < %s",
+                                (list(FINISHED_STATES), older_than)).rowcount
+            gone += conn.execute("DELETE FROM actions WHERE outcome IS NOT NULL AND updated_at < %s",
+                                 (older_than,)).rowcount
+        return gone
 
 def _reason(exc: BaseException, url: str) -> str:
     """The driver's message without the password (psycopg can echo the connection string)."""

@@ -16,7 +16,18 @@ import uuid
 from pathlib import Path
 
 from notifier.payload import Notification
-from notifier.store import DELIVERY_COLUMNS, GROUP_COLUMNS, Action, Group, Pending, StoreError, delivery_record
+from notifier.store import (
+    DELIVERY_COLUMNS,
+    FINISHED_STATES,
+    GROUP_COLUMNS,
+    TIMELINE_ACTIONS,
+    Action,
+    Group,
+    Pending,
+    StoreError,
+    delivery_record,
+    refresh_payload,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,6 +92,7 @@ class SQLiteStore:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
             self.instance = self._db.execute("SELECT value FROM meta WHERE key='instance'").fetchone()[0]
             self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         except OSError as exc:
             raise StoreError(f"cannot open the state file {path}: {exc.strerror or exc}"
                              f"{f' ({exc.filename})' if exc.filename else ''}") from None
@@ -90,10 +102,12 @@ class SQLiteStore:
             if not hasattr(self, "instance"):
                 os.close(self._lockfile)
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
             self._db.close()
+            self._reader.close()
             os.close(self._lockfile)
 
     def writable(self) -> bool:
@@ -135,13 +149,13 @@ class SQLiteStore:
                 raise
         return found
 
-    def enqueue_refresh(self, group_key: str, note: str) -> int:
-        """Queue a re-render of a group's message plus a thread note (after an ack or silence)."""
+    def enqueue_refresh(self, group_key: str, note: str, action: str = "note", user_id: str | None = None) -> int:
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO notifications (state_key, group_key, kind, status, payload, received_at)"
-                " VALUES (?, ?, 'refresh', 'refresh', ?, ?)",
-                (f"refresh:{uuid.uuid4().hex}", group_key, json.dumps({"note": note}), time.time()))
+                " VALUES (?, ?, 'refresh', ?, ?, ?)",
+                (f"refresh:{uuid.uuid4().hex}", group_key, action, refresh_payload(note, action, user_id),
+                 time.time()))
         return cursor.lastrowid
 
     # --- delivery -------------------------------------------------------------------------------
@@ -264,18 +278,32 @@ class SQLiteStore:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM notifications WHERE state='pending'").fetchone()[0]
 
-    def deliveries(self, include_undelivered: bool = False) -> list[dict]:
-        """Alert deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md).
-
-        Only delivered ones by default; `include_undelivered` adds those still pending or failed.
-        """
-        states = ("delivered", "pending", "failed", "superseded") if include_undelivered else ("delivered",)
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM notifications WHERE kind='alert'"
-                f" AND state IN ({','.join('?' * len(states))}) ORDER BY id", states).fetchall()
+    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[dict]:
+        # A connection of its own: a long report never holds the lock intake writes under (WAL readers
+        # do not block the writer).
+        states = (*FINISHED_STATES, "pending") if include_undelivered else ("delivered",)
+        with self._read_lock:
+            rows = self._reader.execute(
+                f"SELECT {DELIVERY_COLUMNS} FROM notifications WHERE id > ?"
+                f" AND (kind='alert' OR status IN ({','.join('?' * len(TIMELINE_ACTIONS))}))"
+                f" AND state IN ({','.join('?' * len(states))}) ORDER BY id LIMIT ?",
+                (after, *TIMELINE_ACTIONS, *states, limit)).fetchall()
         return [delivery_record(*row) for row in rows]
 
+    def prune(self, older_than: float) -> int:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                gone = self._db.execute(
+                    f"DELETE FROM notifications WHERE state IN ({','.join('?' * len(FINISHED_STATES))})"
+                    " AND delivered_at < ?", (*FINISHED_STATES, older_than)).rowcount
+                gone += self._db.execute("DELETE FROM actions WHERE outcome IS NOT NULL AND updated_at < ?",
+                                         (older_than,)).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return gone
 
 def _hold_lock(path: Path) -> int:
     """Hold `<state>.lock` for this process's life; a second process gets a clear StoreError."""

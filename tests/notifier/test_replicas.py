@@ -130,8 +130,11 @@ def test_three_replicas_deliver_exactly_once_through_kill_9_lost_answers_restart
             assert "Resolved after" in texts[2]
             assert roots[0]["text"].startswith("[RESOLVED] ")
         settle(exactly_expected, 4)
-        states = [d["state"] for d in replicas[0].deliveries()]
+        timeline = replicas[0].deliveries()
+        states = [d["state"] for d in timeline if d["kind"] == "alert"]
         assert states == ["delivered", "delivered", "delivered", "superseded"], states
+        acks = [d for d in timeline if d["kind"] == "ack"]
+        assert [(a["user_id"], a["status"], a["state"]) for a in acks] == [("UALICE", "acknowledged", "delivered")]
         for replica in replicas:
             if replica.child.alive:
                 assert postgres_url.split(":")[2].split("@")[0] not in replica.logs(), "no password in logs"

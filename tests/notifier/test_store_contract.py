@@ -154,3 +154,30 @@ def test_replicas_share_lanes_through_leases_and_a_lost_lease_fences_writes(post
     finally:
         first.close()
         second.close()
+
+
+def test_deliveries_page_list_acks_and_pruning_keeps_pending_work(store: Store):
+    states = [_state(group=f"Page{i}") for i in range(5)]
+    for state in states:
+        store.accept(state, "#page")
+    store.claim_lanes(30)
+    for state in states[:4]:
+        item = store.next_pending(state.group_key)
+        store.finish(item, state="delivered", channel="#page", ts="1.1", thread_ts="1.1")
+    ack = store.enqueue_refresh(states[0].group_key, ":eyes: Acknowledged by <@UALICE>.", "ack", "UALICE")
+    store.enqueue_refresh(states[0].group_key, "a plain note")
+    everything = store.deliveries(include_undelivered=True)
+    assert [d["kind"] for d in everything] == ["alert"] * 5 + ["ack"], "plain notes are not timeline entries"
+    assert everything[-1]["user_id"] == "UALICE" and everything[-1]["state"] == "pending"
+    first = store.deliveries(include_undelivered=True, limit=2)
+    rest = store.deliveries(include_undelivered=True, after=first[-1]["id"], limit=100)
+    assert [d["id"] for d in first + rest] == [d["id"] for d in everything]
+    item = store.next_pending(states[0].group_key)
+    assert item.id == ack
+    store.finish(item, state="delivered", channel="#page", ts="1.2", thread_ts="1.1")
+    assert store.deliveries()[-1]["status"] == "acknowledged"
+
+    assert store.prune(time.time() - 3600) == 0, "nothing is that old yet"
+    assert store.prune(time.time() + 1) == 5, "four alert states and the ack"
+    assert [d["group_key"] for d in store.deliveries(include_undelivered=True)] == [states[4].group_key]
+    assert store.group(states[0].group_key).group_id, "groups (their Slack threads) stay"

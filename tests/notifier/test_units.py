@@ -67,7 +67,8 @@ def test_channel_order_label_then_team_then_default():
     assert channel_for(_parse(_notification(team="payments")), catalog) == "#payments-oncall"
     assert channel_for(_parse(_notification(team="nobody")), catalog) == catalog.slack.default_channel
     assert channel_for(_parse(_notification()), catalog) == catalog.slack.default_channel
-    assert silence_matchers(_parse(_notification(team="payments"))) == {"alertname": "UnitCheck", "team": "payments"}
+    assert [(m["name"], m["value"]) for m in silence_matchers(_parse(_notification(team="payments")))] == [
+        ("alertname", "UnitCheck"), ("team", "payments")]
 
 
 @pytest.mark.parametrize("count", [1, 50, 300, 2000])
@@ -227,8 +228,19 @@ def test_a_failed_silence_names_alertmanager_without_its_credentials():
     from notifier.silences import SilenceError, create_silence
 
     try:
-        create_silence("http://admin:hunter2@127.0.0.1:9", {"alertname": "X"}, 60, "UALICE", "test", timeout=2)
+        create_silence("http://admin:hunter2@127.0.0.1:9", [{"name": "alertname", "value": "X", "isRegex": False,
+                                                              "isEqual": True}], 60, "UALICE", "test", timeout=2)
     except SilenceError as exc:
         assert "hunter2" not in str(exc) and "http://admin:***@127.0.0.1:9" in str(exc)
     else:
         raise AssertionError("port 9 answered a silence")
+
+
+def test_a_silence_matches_the_group_labels_and_its_routes_matchers():
+    from notifier.routing import silence_matchers
+
+    data = _notification(team="payments")
+    data["groupKey"] = '{}/{team="payments"}/{severity=~"^(?:page)$",env!="dev"}:{alertname="UnitCheck", team="payments"}'
+    matchers = [(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in silence_matchers(_parse(data))]
+    assert matchers == [("alertname", "UnitCheck", False, True), ("team", "payments", False, True),
+                        ("severity", "^(?:page)$", True, True), ("env", "dev", False, False)]
