@@ -32,6 +32,7 @@ from notifier.store import Group, LeaseLost, Pending, Store
 FULL_SCAN_INTERVAL_S = 5.0
 DIRECTORY_REFRESH_S = 30.0  # conversations.list is Tier 2 (about 20 calls a minute per workspace)
 CLAIM_INTERVAL_S = 1.0
+CLAIM_SOON_S = 0.05  # new work may sit in a free lane: claim at once, but not more often than this
 PRUNE_INTERVAL_S = 600.0  # how often leases are renewed and free lanes claimed (takeover <= ttl + this)
 
 
@@ -64,11 +65,13 @@ class Deliverer:
         self._directory_at = -DIRECTORY_REFRESH_S
         self._directory_lock = asyncio.Lock()
         self._lanes: set[str] = set()
+        self._claim_soon = False
         self.running = False
 
     def wake(self, group_keys: Iterable[str] = ()) -> None:
         """New work for these groups (or, with none given, look at the whole outbox soon)."""
         self._due.update(group_keys)
+        self._claim_soon = True
         self._wake.set()
 
     async def _db(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -82,15 +85,17 @@ class Deliverer:
         seconds (a safety net); in between, intake names the groups it added to, so a backlog of
         thousands is not rescanned on every webhook."""
         self.running = True
-        next_scan = next_claim = 0.0
+        next_scan = next_claim = last_claim = 0.0
         next_prune = time.monotonic() + 30.0
         try:
             while True:
-                if time.monotonic() >= next_prune:
-                    next_prune = time.monotonic() + PRUNE_INTERVAL_S
+                now = time.monotonic()
+                if now >= next_prune:
+                    next_prune = now + PRUNE_INTERVAL_S
                     self._spawn(self._prune())
-                if time.monotonic() >= next_claim:
-                    next_claim = time.monotonic() + CLAIM_INTERVAL_S
+                if now >= next_claim or (self._claim_soon and now - last_claim >= CLAIM_SOON_S):
+                    self._claim_soon = False
+                    last_claim, next_claim = now, now + CLAIM_INTERVAL_S
                     if await self._claim():
                         next_scan = 0.0  # lanes taken over: look at their work now
                 if time.monotonic() >= next_scan:
@@ -103,7 +108,8 @@ class Deliverer:
                 try:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
                     # races with the event being set, and shutdown would then hang here.
-                    async with asyncio.timeout(1.0):
+                    soon = CLAIM_SOON_S - (time.monotonic() - last_claim) if self._claim_soon else 1.0
+                    async with asyncio.timeout(min(1.0, max(0.0, soon))):
                         await self._wake.wait()
                 except TimeoutError:
                     pass
@@ -254,6 +260,9 @@ class Deliverer:
             channel = group.channel_id or group.channel
             try:
                 channel = await self._channel_id(item, group) if not thread_ts else group.channel_id
+                if uncertain and not CHANNEL_ID.match(channel or ""):
+                    # The lost post went by name; look-ups need the ID, so list the channels again now.
+                    channel = await self._lookup_channel(group.channel, fresh=True) or channel
                 if uncertain:
                     found = await self._find(channel, step_id, thread_ts, record.get("sent_at", 0.0) - 120)
                     if found is not None:
@@ -300,11 +309,13 @@ class Deliverer:
         await self._db(self.store.set_channel, item.group_key, group.channel, found)
         return found
 
-    async def _lookup_channel(self, name: str) -> str | None:
-        """From the channel directory, fetched at most every DIRECTORY_REFRESH_S (one call serves all groups)."""
+    async def _lookup_channel(self, name: str, fresh: bool = False) -> str | None:
+        """From the channel directory, fetched at most every DIRECTORY_REFRESH_S (one call serves all
+        groups), or now when `fresh` (an uncertain post must be looked up by ID)."""
         key = name if name.startswith("#") else "#" + name
         async with self._directory_lock:
-            if key not in self._directory and time.monotonic() - self._directory_at > DIRECTORY_REFRESH_S:
+            stale = time.monotonic() - self._directory_at > DIRECTORY_REFRESH_S
+            if key not in self._directory and (stale or fresh):
                 await self._pace("conversations.list")
                 try:
                     self._directory.update(await self._slack(self.sink.channel_directory))
