@@ -32,7 +32,7 @@ from notifier.store import Group, LeaseLost, Pending, Store
 FULL_SCAN_INTERVAL_S = 5.0
 DIRECTORY_REFRESH_S = 30.0  # conversations.list is Tier 2 (about 20 calls a minute per workspace)
 CLAIM_INTERVAL_S = 1.0
-CLAIM_SOON_S = 0.05  # new work may sit in a free lane: claim at once, but not more often than this
+CLAIM_SOON_S = 0.02  # new work may sit in a free lane: claim at once, but not more often than this
 PRUNE_INTERVAL_S = 600.0  # how often leases are renewed and free lanes claimed (takeover <= ttl + this)
 
 
@@ -96,8 +96,10 @@ class Deliverer:
                 if now >= next_claim or (self._claim_soon and now - last_claim >= CLAIM_SOON_S):
                     self._claim_soon = False
                     last_claim, next_claim = now, now + CLAIM_INTERVAL_S
-                    if await self._claim():
-                        next_scan = 0.0  # lanes taken over: look at their work now
+                    if await self._claim() or self._lanes:
+                        # New lanes, or lanes shared with replicas whose intake may have added groups
+                        # to them: look at their pending work now (SQLite holds no lanes).
+                        next_scan = 0.0
                 if time.monotonic() >= next_scan:
                     self._due.update(await self._db(self.store.pending_groups))
                     self.metrics.queue_depth.set(await self._db(self.store.queue_depth))

@@ -21,18 +21,18 @@ from tests.notifier.test_buttons import _click, _signed
 from tests.slack_server import SlackServer
 
 CHANNEL = "#t-replicas"
-GROUP_KEY = '{}/{team="payments"}:{alertname="ReplicaCheck"}'
 
 
-def _payload(status: str, instances: list[str], starts: datetime, resolved_at: datetime | None = None) -> bytes:
-    alerts = [{"status": status, "labels": {"alertname": "ReplicaCheck", "slack_channel": CHANNEL,
+def _payload(status: str, instances: list[str], starts: datetime, resolved_at: datetime | None = None,
+             name: str = "ReplicaCheck", channel: str = CHANNEL) -> bytes:
+    alerts = [{"status": status, "labels": {"alertname": name, "slack_channel": channel,
                                             "team": "payments", "instance": i},
-               "annotations": {"summary": "ReplicaCheck is burning"}, "startsAt": starts.isoformat(),
+               "annotations": {"summary": f"{name} is burning"}, "startsAt": starts.isoformat(),
                "endsAt": (resolved_at or datetime(1, 1, 1, tzinfo=timezone.utc)).isoformat(),
                "generatorURL": "", "fingerprint": f"fp-{i}"} for i in instances]
-    return json.dumps({"version": "4", "groupKey": GROUP_KEY, "status": status, "receiver": "team-payments",
-                       "groupLabels": {"alertname": "ReplicaCheck"},
-                       "commonLabels": {"alertname": "ReplicaCheck", "slack_channel": CHANNEL, "team": "payments"},
+    return json.dumps({"version": "4", "groupKey": f'{{}}/{{team="payments"}}:{{alertname="{name}"}}',
+                       "status": status, "receiver": "team-payments", "groupLabels": {"alertname": name},
+                       "commonLabels": {"alertname": name, "slack_channel": channel, "team": "payments"},
                        "commonAnnotations": {}, "externalURL": "http://127.0.0.1:9", "truncatedAlerts": 0,
                        "alerts": alerts}).encode()
 
@@ -139,6 +139,43 @@ def test_three_replicas_deliver_exactly_once_through_kill_9_lost_answers_restart
             if replica.child.alive:
                 assert postgres_url.split(":")[2].split("@")[0] not in replica.logs(), "no password in logs"
         print(f"takeover after kill -9: {takeover_s:.1f}s")
+    finally:
+        for replica in replicas:
+            replica.stop()
+
+
+def test_a_lost_post_to_a_channel_not_yet_listed_is_found_after_the_owner_dies(
+        postgres_url: str, strict_slack: SlackServer, tmp_path):
+    """The owner posts by name (the channel was not in its cached channel list); Slack records the post
+    and the answer is lost; the owner is killed. The survivor's list is fresh but lacks the channel:
+    it must list channels again and look the post up by ID, never post a second time."""
+    slack = strict_slack
+    replicas = [NotifierProcess(tmp_path / f"r{i}", slack, name=f"replica-{i}", store=postgres_url)
+                for i in range(2)]
+    try:
+        for replica in replicas:
+            replica.start()
+        starts = datetime.now(timezone.utc) - timedelta(minutes=1)
+        for replica in replicas:  # both replicas fetch the channel list now (cached for 30 s)
+            warm = _payload("firing", ["warm"], starts, name=f"Warm{replica.port}")
+            assert replica.post("/alertmanager", warm).json()["status"] == "accepted"
+        slack.wait_for(lambda s: len(s.roots(CHANNEL)) == 2, 60, "the warm-up messages")
+
+        channel = "#t-unlisted"
+        body = _payload("firing", ["a"], starts, name="UnlistedCheck", channel=channel)
+        slack.hang(120, count=1, methods={"chat.postMessage"}, after_record=True)
+        assert replicas[0].post("/alertmanager", body).json()["status"] == "accepted"
+        slack.wait_for(lambda s: len(s.roots(channel)) == 1, 60, "the post recorded by Slack")
+        owner = _owner(postgres_url, channel)
+        victim = next(r for r in replicas if owner and f"-{r.child.process.pid}-" in owner)
+        survivor = next(r for r in replicas if r is not victim)
+        victim.kill()
+        _wait(lambda: any(d["state"] == "delivered" and "UnlistedCheck" in json.dumps(d["alerts"])
+                          for d in survivor.deliveries()), 60,
+              lambda: f"the survivor to adopt the post; deliveries {survivor.deliveries()}")
+        assert "found an earlier attempt's message; not posting again" in survivor.logs()
+        settle(lambda: len(slack.roots(channel)) == 1 or (_ for _ in ()).throw(
+            AssertionError([m["text"] for m in slack.roots(channel)])), 3)
     finally:
         for replica in replicas:
             replica.stop()
