@@ -140,8 +140,9 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             return JSONResponse({"error": "could not record the notification; retry"}, 503)
         outcome = "accepted" if accepted is not None else "duplicate"
         metrics.received.labels(outcome).inc()
-        if accepted is not None:
-            deliverer.wake([notification.group_key])
+        # A duplicate wakes too: under replicas this one may own the group's lane while another
+        # replica's intake recorded the state first.
+        deliverer.wake([notification.group_key])
         log.info("webhook " + outcome, group_key=notification.group_key, status=notification.status,
                  alerts=len(notification.alerts))
         return JSONResponse({"status": outcome})

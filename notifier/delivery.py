@@ -93,6 +93,7 @@ class Deliverer:
                 if now >= next_prune:
                     next_prune = now + PRUNE_INTERVAL_S
                     self._spawn(self._prune())
+                self._start_drains()  # groups intake named, in lanes already held: no claim in their way
                 if now >= next_claim or (self._claim_soon and now - last_claim >= CLAIM_SOON_S):
                     self._claim_soon = False
                     last_claim, next_claim = now, now + CLAIM_INTERVAL_S
@@ -104,9 +105,7 @@ class Deliverer:
                     self._due.update(await self._db(self.store.pending_groups))
                     self.metrics.queue_depth.set(await self._db(self.store.queue_depth))
                     next_scan = time.monotonic() + FULL_SCAN_INTERVAL_S
-                for group_key in [key for key in self._due if key not in self._active]:
-                    self._due.discard(group_key)
-                    self._active[group_key] = asyncio.create_task(self._drain(group_key))
+                self._start_drains()
                 try:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
                     # races with the event being set, and shutdown would then hang here.
@@ -121,6 +120,11 @@ class Deliverer:
             for task in [*self._active.values(), *self._background]:
                 task.cancel()
             self._slack_executor.shutdown(wait=False, cancel_futures=True)
+
+    def _start_drains(self) -> None:
+        for group_key in [key for key in self._due if key not in self._active]:
+            self._due.discard(group_key)
+            self._active[group_key] = asyncio.create_task(self._drain(group_key))
 
     async def _prune(self) -> None:
         """Delivered history past the retention goes; pending work and the groups' threads never do."""

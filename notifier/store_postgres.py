@@ -40,6 +40,7 @@ from notifier.store import (
 )
 
 POOL_SIZE = 10
+IDLE_LANE_S = 10.0  # an owner keeps a lane this long after its last pending work
 
 
 def migrate(url: str) -> None:
@@ -119,20 +120,22 @@ class PostgresStore:
     # --- leases ---------------------------------------------------------------------------------
 
     def claim_lanes(self, ttl_s: float, limit: int = 16) -> dict[str, int]:
-        ttl = f"{ttl_s} seconds"
+        ttl, idle = f"{ttl_s} seconds", f"{IDLE_LANE_S} seconds"
         with self._pool.connection() as conn, conn.transaction():
             busy = "SELECT DISTINCT lane FROM notifications WHERE state='pending'"
             conn.execute(f"INSERT INTO leases (lane) {busy} ON CONFLICT DO NOTHING")
-            # Idle lanes go back (a lane with no pending work has nothing in flight either).
-            conn.execute(f"UPDATE leases SET owner=NULL, expires_at=NULL WHERE owner=%s AND lane NOT IN ({busy})",
-                         (self.owner,))
+            conn.execute(f"UPDATE leases SET busy_at=now() WHERE owner=%s AND lane IN ({busy})", (self.owner,))
+            # Lanes idle for a while go back (no pending work means nothing in flight either); kept
+            # meanwhile, so the next state of a busy channel needs no new claim.
+            conn.execute(f"UPDATE leases SET owner=NULL, expires_at=NULL WHERE owner=%s AND lane NOT IN ({busy})"
+                         " AND (busy_at IS NULL OR busy_at < now() - %s::interval)", (self.owner, idle))
             held = dict(conn.execute("UPDATE leases SET expires_at=now() + %s::interval"
                                      " WHERE owner=%s AND expires_at > now() RETURNING lane, epoch",
                                      (ttl, self.owner)).fetchall())
             taken = conn.execute(
                 "WITH free AS (SELECT lane FROM leases WHERE (owner IS NULL OR expires_at <= now())"
                 f" AND lane IN ({busy}) ORDER BY lane LIMIT %s FOR UPDATE SKIP LOCKED)"
-                " UPDATE leases l SET owner=%s, epoch=l.epoch + 1, expires_at=now() + %s::interval"
+                " UPDATE leases l SET owner=%s, epoch=l.epoch + 1, expires_at=now() + %s::interval, busy_at=now()"
                 " FROM free WHERE l.lane = free.lane RETURNING l.lane, l.epoch",
                 (limit, self.owner, ttl)).fetchall()
             held.update(taken)

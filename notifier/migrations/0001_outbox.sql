@@ -41,7 +41,8 @@ CREATE TABLE leases (
     lane TEXT PRIMARY KEY,
     owner TEXT,
     epoch BIGINT NOT NULL DEFAULT 0,
-    expires_at TIMESTAMPTZ
+    expires_at TIMESTAMPTZ,
+    busy_at TIMESTAMPTZ  -- last time the lane had pending work; idle lanes are given back after a while
 );
 
 CREATE TABLE actions (
