@@ -170,20 +170,14 @@ class Responders(_Strict):
     users: list[str] = Field(default_factory=list)
     usergroups: list[str] = Field(default_factory=list)
 
-    @field_validator("users")
+    @field_validator("users", "usergroups")
     @classmethod
-    def _users(cls, value: list[str]) -> list[str]:
-        for index, user in enumerate(value):
-            if not isinstance(user, str) or not _USER_ID.match(user):
-                raise ValueError(f"users[{index}] {user!r} is not a Slack user ID like 'U0123ABC'")
-        return value
-
-    @field_validator("usergroups")
-    @classmethod
-    def _usergroups(cls, value: list[str]) -> list[str]:
-        for index, group in enumerate(value):
-            if not isinstance(group, str) or not _USERGROUP_ID.match(group):
-                raise ValueError(f"usergroups[{index}] {group!r} is not a Slack user-group ID like 'S0123ABC'")
+    def _ids(cls, value: list[str], info) -> list[str]:
+        pattern, what = ((_USER_ID, "user ID like 'U0123ABC'") if info.field_name == "users"
+                         else (_USERGROUP_ID, "user-group ID like 'S0123ABC'"))
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not pattern.match(item):
+                raise ValueError(f"{info.field_name}[{index}] {item!r} is not a Slack {what}")
         return value
 
 

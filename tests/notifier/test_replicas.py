@@ -59,14 +59,20 @@ def _owner(url: str, lane: str) -> str | None:
     return row[0] if row else None
 
 
+def _replicas(count: int, postgres_url: str, slack: SlackServer, tmp_path) -> list[NotifierProcess]:
+    replicas = [NotifierProcess(tmp_path / f"r{i}", slack, name=f"replica-{i}", store=postgres_url)
+                for i in range(count)]
+    for replica in replicas:
+        replica.start()
+    return replicas
+
+
 def test_three_replicas_deliver_exactly_once_through_kill_9_lost_answers_restarts_and_double_clicks(
         postgres_url: str, strict_slack: SlackServer, tmp_path):
     slack = strict_slack
-    replicas = [NotifierProcess(tmp_path / f"r{i}", slack, name=f"replica-{i}", store=postgres_url)
-                for i in range(3)]
+    replicas: list[NotifierProcess] = []
     try:
-        for replica in replicas:
-            replica.start()
+        replicas += _replicas(3, postgres_url, slack, tmp_path)
         starts = datetime.now(timezone.utc) - timedelta(minutes=2)
 
         # 1. The first post reaches Slack but its answer is lost; the owner is killed meanwhile.
@@ -81,6 +87,8 @@ def test_three_replicas_deliver_exactly_once_through_kill_9_lost_answers_restart
         assert persisted == [(slack.channel_id(CHANNEL),)], "the channel ID is persisted before the first post"
         owner = _owner(postgres_url, CHANNEL)
         victim = next(r for r in replicas if owner and f"-{r.child.process.pid}-" in owner)
+        # The survivor's first look-ups meet 429s: the post stays uncertain until one really answers.
+        slack.rate_limit(count=2, retry_after=1, methods={"conversations.history"})
         victim.kill()
         killed_at = time.monotonic()
         survivors = [r for r in replicas if r is not victim]
@@ -91,6 +99,7 @@ def test_three_replicas_deliver_exactly_once_through_kill_9_lost_answers_restart
         assert len(adopted) == 1, "the new owner looked the uncertain post up instead of posting again"
         root = slack.roots(CHANNEL)[0]
         assert survivors[0].deliveries()[0]["ts"] == root["ts"]
+        assert [c.status for c in slack.calls("conversations.history")][:3] == [429, 429, 200]
 
         # 2. The killed replica comes back; HA duplicates of the next state reach two replicas at once.
         victim.start()
@@ -150,11 +159,9 @@ def test_a_lost_post_to_a_channel_not_yet_listed_is_found_after_the_owner_dies(
     and the answer is lost; the owner is killed. The survivor's list is fresh but lacks the channel:
     it must list channels again and look the post up by ID, never post a second time."""
     slack = strict_slack
-    replicas = [NotifierProcess(tmp_path / f"r{i}", slack, name=f"replica-{i}", store=postgres_url)
-                for i in range(2)]
+    replicas: list[NotifierProcess] = []
     try:
-        for replica in replicas:
-            replica.start()
+        replicas += _replicas(2, postgres_url, slack, tmp_path)
         starts = datetime.now(timezone.utc) - timedelta(minutes=1)
         for replica in replicas:  # both replicas fetch the channel list now (cached for 30 s)
             warm = _payload("firing", ["warm"], starts, name=f"Warm{replica.port}")

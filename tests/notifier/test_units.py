@@ -244,3 +244,36 @@ def test_a_silence_matches_the_group_labels_and_its_routes_matchers():
     matchers = [(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in silence_matchers(_parse(data))]
     assert matchers == [("alertname", "UnitCheck", False, True), ("team", "payments", False, True),
                         ("severity", "^(?:page)$", True, True), ("env", "dev", False, False)]
+
+
+def test_catalog_responders_are_slack_ids_with_located_errors(tmp_path: Path):
+    import yaml
+
+    from bongsu.catalog import DEFAULT_CATALOG, CatalogError
+
+    document = yaml.safe_load(DEFAULT_CATALOG.read_text())
+    document["teams"][1]["responders"] = {"users": ["UALICE", "alice"], "usergroups": ["#oncall"]}
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(path)
+    text = str(caught.value)
+    assert "teams[1].responders.users: users[1] 'alice' is not a Slack user ID" in text
+    assert "teams[1].responders.usergroups: usergroups[0] '#oncall' is not a Slack user-group ID" in text
+    document["teams"][1]["responders"] = {"users": ["UALICE"], "usergroups": ["SONCALL"]}
+    path.write_text(yaml.safe_dump(document))
+    team = load_catalog(path).teams[1]
+    assert team.responders.users == ["UALICE"] and team.responders.usergroups == ["SONCALL"]
+    assert load_catalog(None).teams[0].responders.users == [], "no responders: nobody may act"
+
+
+def test_serve_names_an_unreachable_store_without_its_password_and_a_bad_retention(tmp_path: Path):
+    runner = CliRunner()
+    state = str(tmp_path / "state.sqlite")
+    result = runner.invoke(app, ["notifier", "serve", "--listen", "127.0.0.1:1", "--state", state, "--store",
+                                 "postgresql://bongsu:sekrit@127.0.0.1:1/db"], env={"BONGSU_WEBHOOK_TOKEN": "t"})
+    assert result.exit_code == 2 and "cannot open the store postgresql://bongsu:***@127.0.0.1:1/db" in result.output
+    assert "sekrit" not in result.output
+    result = runner.invoke(app, ["notifier", "serve", "--listen", "127.0.0.1:1", "--state", state],
+                           env={"BONGSU_WEBHOOK_TOKEN": "t", "BONGSU_NOTIFIER_RETENTION": "soon"})
+    assert result.exit_code == 2 and "BONGSU_NOTIFIER_RETENTION='soon' is not a duration" in result.output
