@@ -128,8 +128,11 @@ class AlertmanagerProcess:
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "alertmanager.yml"
         config.write_text(json.dumps({
+            # A child route, as `bongsu build` generates per team: its matcher is part of the group key,
+            # and a Silence button must match it too.
             "route": {"receiver": "notifier", "group_by": ["alertname"], "group_wait": group_wait,
-                      "group_interval": group_interval, "repeat_interval": "1h"},
+                      "group_interval": group_interval, "repeat_interval": "1h",
+                      "routes": [{"receiver": "notifier", "matchers": ['severity="page"']}]},
             "receivers": [{"name": "notifier", "webhook_configs": [{
                 "url": f"{notifier_url}/alertmanager", "send_resolved": True,
                 "http_config": {"authorization": {"type": "Bearer", "credentials": WEBHOOK_TOKEN}}}]}],

@@ -58,7 +58,7 @@ def test_ack_and_silence_buttons_end_to_end(stack, slack):
     created = silences[0]
     assert created["createdBy"] == "UBOB", "the stable user ID, not the editable display name"
     assert [(m["name"], m["value"], m["isEqual"], m["isRegex"]) for m in created["matchers"]] == [
-        ("alertname", name, True, False)]
+        ("alertname", name, True, False), ("severity", "page", True, False)], "group labels and the route's"
     lasts = (datetime.fromisoformat(created["endsAt"].replace("Z", "+00:00"))
              - datetime.fromisoformat(created["startsAt"].replace("Z", "+00:00")))
     assert timedelta(minutes=59) < lasts <= timedelta(hours=1, seconds=5)
