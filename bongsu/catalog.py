@@ -164,9 +164,34 @@ class Links(_Strict):
         return f"{self.grafana_url.rstrip('/')}/d/{uid}"
 
 
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
+
+
+class Responders(_Strict):
+    """Who may press a team's action buttons (silence, ack, roll back), as stable Slack IDs.
+
+    IDs, never names: a display name can be changed by its owner, an ID cannot.
+    """
+
+    users: list[str] = Field(default_factory=list)
+    usergroups: list[str] = Field(default_factory=list)
+
+    @field_validator("users", "usergroups")
+    @classmethod
+    def _ids(cls, value: list[str], info) -> list[str]:
+        pattern, what = ((_USER_ID, "user ID like 'U0123ABC'") if info.field_name == "users"
+                         else (_USERGROUP_ID, "user-group ID like 'S0123ABC'"))
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not pattern.match(item):
+                raise ValueError(f"{info.field_name}[{index}] {item!r} is not a Slack {what}")
+        return value
+
+
 class Team(_Strict):
     name: str
     slack_channel: str
+    responders: Responders = Field(default_factory=Responders)
 
     @field_validator("name")
     @classmethod

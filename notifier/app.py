@@ -8,10 +8,11 @@ import hmac
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,19 +20,21 @@ from starlette.routing import Route
 from bongsu.catalog import Catalog
 from notifier.delivery import Deliverer
 from notifier.graph import GraphPoster
-from notifier.interactions import handle_actions, run_in
+from notifier.authorization import Authorizer
+from notifier.interactions import ButtonHandler
 from notifier.logs import log
 from notifier.metrics import Metrics
+from notifier.oversize import HARD_LIMIT_BYTES, BodyTooLarge, read_body, salvage
 from notifier.payload import Notification, PayloadError, parse_notification
+from notifier.redaction import redact_url
 from notifier.routing import channel_for
 from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
 from notifier.sinks import Sink, SlackSink, TerminalSink
-from notifier.store import Store
+from notifier.store import Store, open_store
 
 
-class BodyTooLarge(Exception):
-    pass
+DELIVERIES_PAGE = 5000  # entries per GET /api/deliveries page; the next page is in the Link header
 
 
 class GroupCommit:
@@ -73,20 +76,6 @@ class GroupCommit:
             self._flushing = False
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, or BodyTooLarge as soon as it passes `limit` (never read whole into memory)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def bearer_ok(header: str | None, token: SecretStr | None) -> bool:
     if token is None or not header or not header.startswith("Bearer "):
         return False
@@ -100,14 +89,20 @@ def default_sink(settings: Settings) -> Sink:
 
 
 def create_app(settings: Settings, catalog: Catalog, store: Store | None = None, sink: Sink | None = None) -> Starlette:
-    store = store or Store(settings.state)
+    store = store or open_store(settings.store or settings.state)
     sink = sink or default_sink(settings)
     metrics = Metrics()
-    store_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
-    run = run_in(store_executor)
+    store_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbox")
+    report_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
+
+    async def run(call, *args):
+        return await asyncio.get_running_loop().run_in_executor(store_executor, call, *args)
+
     graphs = GraphPoster(settings.prometheus_url) if settings.prometheus_url and not settings.offline else None
     deliverer = Deliverer(store, sink, catalog, settings, metrics, store_executor, graphs)
     intake = GroupCommit(store, store_executor, catalog)
+    authorizer = Authorizer(catalog, sink.client if isinstance(sink, SlackSink) else None)
+    buttons = ButtonHandler(store, settings, catalog, authorizer, sink, run, deliverer.wake)
 
     async def alertmanager(request: Request) -> Response:
         if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
@@ -119,13 +114,19 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             body = await read_body(request, settings.max_webhook_bytes)
         except BodyTooLarge:
             metrics.received.labels("too_large").inc()
-            log.warning("webhook rejected: body too large", limit=settings.max_webhook_bytes)
-            return JSONResponse({"error": f"body larger than {settings.max_webhook_bytes} bytes"}, 413)
+            log.warning("webhook rejected: body over the hard limit", limit=HARD_LIMIT_BYTES)
+            return JSONResponse({"error": f"body larger than {HARD_LIMIT_BYTES} bytes"}, 413)
         except ClientDisconnect:
             metrics.received.labels("disconnected").inc()
             return Response(status_code=400)
         try:
-            notification = parse_notification(body)
+            if body.cut:  # a 4xx would be final for Alertmanager: keep what fits, count the rest
+                notification = salvage(body)
+                log.warning("webhook over the size limit; recorded as a truncated group", bytes=body.size,
+                            limit=settings.max_webhook_bytes, alerts_kept=len(notification.alerts),
+                            truncated_alerts=notification.truncated_alerts)
+            else:
+                notification = parse_notification(body.head)
         except PayloadError as exc:
             metrics.received.labels("malformed").inc()
             log.warning("webhook rejected: malformed", detail=str(exc)[:500])
@@ -139,17 +140,21 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             return JSONResponse({"error": "could not record the notification; retry"}, 503)
         outcome = "accepted" if accepted is not None else "duplicate"
         metrics.received.labels(outcome).inc()
-        if accepted is not None:
-            deliverer.wake([notification.group_key])
+        # A duplicate wakes too: under replicas this one may own the group's lane while another
+        # replica's intake recorded the state first.
+        deliverer.wake([notification.group_key])
         log.info("webhook " + outcome, group_key=notification.group_key, status=notification.status,
                  alerts=len(notification.alerts))
         return JSONResponse({"status": outcome})
 
     async def interactions(request: Request) -> Response:
         try:
-            body = await read_body(request, MAX_INTERACTION_BYTES)
+            read = await read_body(request, MAX_INTERACTION_BYTES, hard_limit=MAX_INTERACTION_BYTES)
         except BodyTooLarge:
             return JSONResponse({"error": "body too large"}, 413)
+        if read.cut:
+            return JSONResponse({"error": "body too large"}, 413)
+        body = read.head
         reason = rejection(settings.signing_secret.get_secret_value() if settings.signing_secret else None,
                            request.headers.get("x-slack-request-timestamp"),
                            request.headers.get("x-slack-signature"), body)
@@ -163,15 +168,29 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         except (KeyError, IndexError, ValueError, UnicodeDecodeError) as exc:
             log.warning("Slack interaction malformed", detail=str(exc)[:200])
             return JSONResponse({"error": "expected a form field `payload` holding a JSON object"}, 400)
-        await handle_actions(payload, store, settings, run, deliverer.wake)
-        return Response(status_code=200)
+        # Slack wants an answer within 3 s: answer now, check and act right after.
+        return Response(status_code=200, background=BackgroundTask(buttons.handle, payload))
 
     async def deliveries(request: Request) -> Response:
         if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
             return JSONResponse({"error": "missing or wrong bearer token"}, 401,
                                 headers={"WWW-Authenticate": "Bearer"})
         everything = request.query_params.get("all", "") in {"1", "true"}
-        return JSONResponse(await run(store.deliveries, everything))
+        try:
+            after = int(request.query_params.get("after", "0"))
+            limit = int(request.query_params.get("limit", str(DELIVERIES_PAGE)))
+            if after < 0 or not 0 < limit <= DELIVERIES_PAGE:
+                raise ValueError
+        except ValueError:
+            return JSONResponse({"error": f"`after` is an entry id (>= 0) and `limit` 1..{DELIVERIES_PAGE}"}, 400)
+        # Its own thread: a report never waits behind (or delays) the outbox writes intake needs.
+        page = await asyncio.get_running_loop().run_in_executor(report_executor, store.deliveries, everything,
+                                                                after, limit)
+        headers = {}
+        if len(page) == limit:
+            query = urlencode({**({"all": "1"} if everything else {}), "after": page[-1]["id"], "limit": limit})
+            headers["Link"] = f'</api/deliveries?{query}>; rel="next"'
+        return JSONResponse(page, headers=headers)
 
     async def metrics_endpoint(request: Request) -> Response:
         metrics.queue_depth.set(await run(store.queue_depth))
@@ -189,14 +208,18 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
     async def lifespan(app: Starlette):
         task = asyncio.create_task(deliverer.run())
         mode = "offline (terminal + notifications.jsonl)" if settings.offline else "Slack"
-        log.info("notifier started", mode=mode, state=str(settings.state))
+        log.info("notifier started", mode=mode,
+                 store=redact_url(settings.store) if settings.store else f"sqlite:{settings.state}")
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            with contextlib.suppress(Exception):  # hand the lanes over now rather than at lease expiry
+                await run(store.release_lanes)
             store_executor.shutdown(wait=True)
+            report_executor.shutdown(wait=True)
             store.close()
 
     app = Starlette(routes=[

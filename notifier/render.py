@@ -8,6 +8,7 @@ Slack starts answering `msg_blocks_too_long`. Large groups end with "... and N m
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -24,6 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from notifier.payload import Alert, Notification
+from notifier.redaction import link_without_credentials
 
 SECTION_LIMIT = 3000
 MESSAGE_BUDGET = 10500  # JSON characters of all blocks; Slack fails around 13k, the test server at 12k
@@ -93,6 +95,9 @@ def _label(n: Notification, name: str) -> str | None:
 def title(n: Notification) -> str:
     name = _label(n, "alertname") or n.alerts[0].name
     count = len(n.firing) if n.status == "firing" else len(n.alerts)
+    if n.truncated_alerts:  # Alertmanager's max_alerts (or the body limit) left these out of the payload
+        count += n.truncated_alerts
+        return f"{n.status.upper()}: {name} ({count} alerts, {n.truncated_alerts} not listed)"
     return f"{n.status.upper()}: {name} ({count} alert{'s' if count != 1 else ''})"
 
 
@@ -184,12 +189,12 @@ def group_message(view: GroupView) -> Message:
 
     status_notes = []
     if view.acked_by:
-        status_notes.append(f":eyes: acknowledged by *{_escape(_cut(view.acked_by, 80))}*"
+        status_notes.append(f":eyes: acknowledged by {_person(view.acked_by)}"
                             + (f" at {_clock(datetime.fromtimestamp(view.acked_at, timezone.utc))}"
                                if view.acked_at else ""))
     if view.silenced_by and view.silenced_until:
         until = _clock(datetime.fromtimestamp(view.silenced_until, timezone.utc))
-        status_notes.append(f":no_bell: silenced by *{_escape(_cut(view.silenced_by, 80))}* until {until}")
+        status_notes.append(f":no_bell: silenced by {_person(view.silenced_by)} until {until}")
     tail: list = []
     if status_notes:
         tail.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(status_notes))]))
@@ -204,6 +209,7 @@ def group_message(view: GroupView) -> Message:
              ("Graph", n.alerts[0].generator_url or None),
              ("Silences", f"{n.external_url.rstrip('/')}/#/silences" if n.external_url else None)]
     for index, (label, url) in enumerate(links):
+        url = link_without_credentials(url) if url else url  # no credentials in a message anyone can read
         if url and url.startswith(("http://", "https://")) and len(url) <= 3000:
             buttons.append(LinkButtonElement(text=label, url=url, action_id=f"link_{index}"))
     if buttons:
@@ -249,3 +255,10 @@ def change_note(previous: Notification | None, current: Notification, now: datet
         parts.append(f":heavy_minus_sign: {len(gone)} left the group")
     parts.append(f"Now {len(current.firing)} firing.")
     return _cut("\n".join(parts), 3000)
+
+
+def _person(who: str) -> str:
+    """A Slack user ID as a mention (Slack shows the current name); anything else as bold text."""
+    if re.fullmatch(r"[UW][A-Z0-9]{2,20}", who):
+        return f"<@{who}>"
+    return f"*{_escape(_cut(who, 80))}*"

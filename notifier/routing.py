@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bongsu.catalog import Catalog
 from notifier.payload import Notification
 
@@ -40,6 +42,40 @@ def dashboard_url(notification: Notification, catalog: Catalog) -> str | None:
     return catalog.links.dashboard_url(uid)
 
 
-def silence_matchers(notification: Notification) -> dict[str, str]:
-    """The labels a silence for the whole group matches: its group labels, else its common labels."""
-    return dict(notification.group_labels) or dict(notification.common_labels)
+_ROUTE_MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+
+
+def route_matchers(group_key: str) -> list[dict]:
+    """The matchers of the route that grouped the alerts, from Alertmanager's group key
+    (`{}/{team="payments"}/{severity=~"page"}:{alertname="X"}`: route path, then the group labels)."""
+    path = group_key.rsplit(":{", 1)[0] if ":{" in group_key else ""
+    found = []
+    for name, op, value in _ROUTE_MATCHER.findall(path):
+        found.append({"name": name, "value": bytes(value, "utf-8").decode("unicode_escape"),
+                      "isRegex": op in ("=~", "!~"), "isEqual": op in ("=", "=~")})
+    return found
+
+
+def silence_matchers(notification: Notification) -> list[dict]:
+    """What a silence for the whole group matches: its group labels (else its common labels) as
+    equality matchers, plus the matchers of the route that grouped it, so the silence covers this
+    group and nothing another route groups under the same labels."""
+    labels = dict(notification.group_labels) or dict(notification.common_labels)
+    matchers = [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())]
+    seen = {(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in matchers}
+    for matcher in route_matchers(notification.group_key):
+        key = (matcher["name"], matcher["value"], matcher["isRegex"], matcher["isEqual"])
+        if key not in seen:
+            seen.add(key)
+            matchers.append(matcher)
+    return matchers
+
+
+def team_for(notification: Notification, catalog: Catalog) -> str | None:
+    """The team whose responders may act on a group: its `team` label, else its service's team."""
+    team = _label(notification, "team")
+    if team and catalog.team(team):
+        return team
+    name = _label(notification, "service") or _label(notification, "job")
+    service = next((s for s in catalog.services if s.name == name), None)
+    return service.team if service else None

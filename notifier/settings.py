@@ -21,6 +21,7 @@ class Settings:
     """Everything the service needs; tests build one directly, the CLI builds it from env vars."""
 
     state: Path
+    store: str | None = None  # postgresql://... for replicas; None: SQLite at `state`
     webhook_token: SecretStr | None = None
     slack_token: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
@@ -32,9 +33,14 @@ class Settings:
     channel_interval: float = 1.0
     retry_base: float = 0.5
     retry_cap: float = 8.0
-    slack_timeout: float = 10.0
+    slack_timeout: float = 6.0
     graph_timeout: float = 10.0
     max_webhook_bytes: int = MAX_WEBHOOK_BYTES
+    # A replica that stops renewing its delivery leases (kill -9, partition) loses its lanes after
+    # this long; another replica then takes them over. Keep it above slack_timeout.
+    lease_ttl: float = 8.0
+    # Delivered history older than this is pruned from the outbox (BONGSU_NOTIFIER_RETENTION, e.g. "14d").
+    retention_s: float = 7 * 86400.0
 
     @property
     def offline(self) -> bool:
@@ -67,4 +73,20 @@ class Settings:
             alertmanager_url=env.get("ALERTMANAGER_URL", "").strip() or None,
             prometheus_url=env.get("PROMETHEUS_URL", "").strip() or None,
             runbooks_dir=Path(env.get("BONGSU_RUNBOOKS_DIR", "").strip() or REPO_RUNBOOKS),
+            retention_s=_retention(env.get("BONGSU_NOTIFIER_RETENTION", "").strip()),
         )
+
+
+def _retention(text: str) -> float:
+    """A duration like "7d" or "12h"; ValueError naming the variable when it is not one."""
+    if not text:
+        return 7 * 86400.0
+    from bongsu.catalog import Duration
+
+    try:
+        seconds = Duration.parse(text).ms / 1000
+    except ValueError:
+        raise ValueError(f"BONGSU_NOTIFIER_RETENTION={text!r} is not a duration like '7d' or '12h'") from None
+    if seconds < 60:
+        raise ValueError(f"BONGSU_NOTIFIER_RETENTION={text!r} is under a minute; keep at least '1h' of history")
+    return seconds

@@ -8,20 +8,22 @@ import httpx
 
 from bongsu.errors import BongsuError
 
+from notifier.redaction import redact_url
+
 
 class SilenceError(BongsuError, RuntimeError):
     pass
 
 
-def create_silence(alertmanager_url: str, matchers: dict[str, str], duration_s: int, created_by: str,
+def create_silence(alertmanager_url: str, matchers: list[dict], duration_s: int, created_by: str,
                    comment: str, timeout: float = 2.5) -> tuple[str, datetime]:
-    """POST /api/v2/silences with equality matchers; returns the silence id and its end."""
+    """POST /api/v2/silences with Alertmanager v2 matchers; returns the silence id and its end."""
     if not matchers:
         raise SilenceError("the group has no labels to match on")
     starts = datetime.now(timezone.utc)
     ends = starts + timedelta(seconds=duration_s)
     body = {
-        "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(matchers.items())],
+        "matchers": matchers,
         "startsAt": starts.isoformat(), "endsAt": ends.isoformat(),
         "createdBy": created_by, "comment": comment,
     }
@@ -29,7 +31,8 @@ def create_silence(alertmanager_url: str, matchers: dict[str, str], duration_s: 
     try:
         answer = httpx.post(url, json=body, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise SilenceError(f"Alertmanager at {alertmanager_url} unreachable: {type(exc).__name__}") from None
+        raise SilenceError(f"Alertmanager at {redact_url(alertmanager_url)} unreachable: {type(exc).__name__}"
+                           ) from None
     if answer.status_code != 200:
         raise SilenceError(f"Alertmanager refused the silence: HTTP {answer.status_code} {answer.text[:200]}")
     return answer.json()["silenceID"], ends

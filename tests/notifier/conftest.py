@@ -6,7 +6,9 @@ end; nothing is mocked but Slack itself (tests/slack_server.py).
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
 import sys
 import time
@@ -20,12 +22,33 @@ import pytest
 
 from bongsu.binaries import find
 from bongsu.processes import Child, alertmanager, free_port, prometheus
+from tests.postgres_server import PostgresServer
 from tests.slack_server import SlackServer
 
 WEBHOOK_TOKEN = "test-webhook-token-4f9a"
 SLACK_TOKEN = "fake-bot-token-77c1"
 SIGNING_SECRET = "test-signing-secret-0d2e"
 BONGSU = Path(sys.executable).parent / "bongsu"
+
+
+# Who may press buttons in the test catalog: two users directly, one more through a user group.
+RESPONDERS = {"users": ["UALICE", "UBOB"], "usergroups": ["SONCALL"]}
+USERGROUPS = {"SONCALL": ["UCAROL"]}
+
+
+def responders_catalog(workdir: Path) -> Path:
+    """The demo catalog with responders for every team (the demo's own catalog names none)."""
+    import yaml
+
+    from bongsu.catalog import DEFAULT_CATALOG
+
+    document = yaml.safe_load(DEFAULT_CATALOG.read_text())
+    for team in document["teams"]:
+        team["responders"] = RESPONDERS
+    path = workdir / "catalog.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
 
 
 def _require_tools() -> None:
@@ -38,7 +61,8 @@ class NotifierProcess:
     """`bongsu notifier serve` as Alertmanager and the acceptance checks run it."""
 
     def __init__(self, workdir: Path, slack: SlackServer | None, *, alertmanager_url: str | None = None,
-                 prometheus_url: str | None = None, name: str = "notifier") -> None:
+                 prometheus_url: str | None = None, name: str = "notifier", catalog: Path | None = None,
+                 store: str | None = None) -> None:
         self.port = free_port()
         self.workdir = workdir
         self.state = workdir / "state" / "state.sqlite"
@@ -46,8 +70,11 @@ class NotifierProcess:
         env = {"BONGSU_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                "SLACK_BOT_TOKEN": SLACK_TOKEN if slack else "", "SLACK_API_URL": slack.url if slack else "",
                "ALERTMANAGER_URL": alertmanager_url or "", "PROMETHEUS_URL": prometheus_url or ""}
-        self.child = Child(name, [str(BONGSU), "notifier", "serve", "--listen", f"127.0.0.1:{self.port}",
-                                  "--state", str(self.state)],
+        argv = [str(BONGSU), "notifier", "serve", "--listen", f"127.0.0.1:{self.port}", "--state", str(self.state)]
+        argv += ["--catalog", str(catalog or responders_catalog(workdir))]
+        if store:
+            argv += ["--store", store]
+        self.child = Child(name, argv,
                            self.log, health_url=f"{self.url}/readyz", env=env)
 
     @property
@@ -101,8 +128,11 @@ class AlertmanagerProcess:
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "alertmanager.yml"
         config.write_text(json.dumps({
+            # A child route, as `bongsu build` generates per team: its matcher is part of the group key,
+            # and a Silence button must match it too.
             "route": {"receiver": "notifier", "group_by": ["alertname"], "group_wait": group_wait,
-                      "group_interval": group_interval, "repeat_interval": "1h"},
+                      "group_interval": group_interval, "repeat_interval": "1h",
+                      "routes": [{"receiver": "notifier", "matchers": ['severity="page"']}]},
             "receivers": [{"name": "notifier", "webhook_configs": [{
                 "url": f"{notifier_url}/alertmanager", "send_resolved": True,
                 "http_config": {"authorization": {"type": "Bearer", "credentials": WEBHOOK_TOKEN}}}]}],
@@ -155,7 +185,7 @@ def settle(check, timeout: float = 5.0) -> None:
 @pytest.fixture(scope="session")
 def slack() -> Iterator[SlackServer]:
     _require_tools()
-    with SlackServer(token=SLACK_TOKEN) as server:
+    with SlackServer(token=SLACK_TOKEN, usergroups=USERGROUPS) as server:
         yield server
 
 
@@ -196,3 +226,32 @@ def stack(slack: SlackServer, tmp_path_factory) -> Iterator[tuple[NotifierProces
         am.stop()
         notifier.stop()
         prom.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL for the session (initdb in a temp folder, free port); a database per test."""
+    with PostgresServer() as server:
+        yield server
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on the session's PostgreSQL."""
+    return postgres.create_database(f"t{next(_databases)}_{os.getpid()}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path: Path) -> Iterator:
+    """Every store backend, for the contract tests (tests/notifier/test_store_contract.py)."""
+    from notifier.store import open_store
+
+    target = request.getfixturevalue("postgres_url") if request.param == "postgresql" else tmp_path / "state.sqlite"
+    opened = open_store(target)
+    try:
+        yield opened
+    finally:
+        opened.close()

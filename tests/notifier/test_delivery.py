@@ -103,3 +103,27 @@ def test_permanent_error_without_fallback_is_logged_counted_and_recorded(stack, 
     assert "permanent Slack error; delivery dropped" in notifier.logs()
     assert not [m for m in slack.messages() if "NoAuthCheck" in m["text"]], "invalid_auth has no fallback"
     assert not [d for d in notifier.deliveries(everything=False) if d["channel"] == "#t-noauth"]
+
+
+def test_a_channel_that_refuses_the_thread_later_moves_the_group_to_the_default_channel(stack, slack):
+    """The bot is removed from the channel after the first post: the resolution is not lost."""
+    notifier, am = stack
+    channel, name = "#t-removed", "RemovedCheck"
+    starts = datetime.now(timezone.utc) - timedelta(minutes=2)
+    am.send(alert(name, channel, starts=starts))
+    slack.wait_for(lambda s: len(s.roots(channel)) == 1, 60, "the group's first message")
+    for refused in (channel, slack.channel_id(channel)):
+        slack.refused_channels[refused] = "not_in_channel"
+    try:
+        am.send(alert(name, channel, starts=starts, resolved=True))
+        slack.wait_for(lambda s: any(name in m["text"] and m["text"].startswith("[RESOLVED]")
+                                     for m in s.roots("#alerts")), 60, "the resolved group in the default channel")
+        moved = next(m for m in slack.roots("#alerts") if name in m["text"])
+        slack.wait_for(lambda s: len(s.replies(moved["ts"])) == 1, 30, "the resolution in the new thread")
+        assert "Resolved after" in slack.replies(moved["ts"])[0]["text"]
+        assert "moving the group to the default channel" in notifier.logs()
+        settle(lambda: (len([m for m in slack.roots("#alerts") if name in m["text"]]) == 1
+                        and len(slack.messages(channel)) == 1) or _no(), 2)
+    finally:
+        for refused in (channel, slack.channel_id(channel)):
+            slack.refused_channels.pop(refused, None)

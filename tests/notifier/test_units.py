@@ -67,7 +67,8 @@ def test_channel_order_label_then_team_then_default():
     assert channel_for(_parse(_notification(team="payments")), catalog) == "#payments-oncall"
     assert channel_for(_parse(_notification(team="nobody")), catalog) == catalog.slack.default_channel
     assert channel_for(_parse(_notification()), catalog) == catalog.slack.default_channel
-    assert silence_matchers(_parse(_notification(team="payments"))) == {"alertname": "UnitCheck", "team": "payments"}
+    assert [(m["name"], m["value"]) for m in silence_matchers(_parse(_notification(team="payments")))] == [
+        ("alertname", "UnitCheck"), ("team", "payments")]
 
 
 @pytest.mark.parametrize("count", [1, 50, 300, 2000])
@@ -162,10 +163,10 @@ def test_webhook_answers_503_when_the_outbox_cannot_be_written(tmp_path: Path):
     import httpx
     from pydantic import SecretStr
 
-    from notifier import Store, create_app
+    from notifier import create_app, open_store
 
     settings = Settings(state=tmp_path / "state.sqlite", webhook_token=SecretStr("t"))
-    store = Store(settings.state)
+    store = open_store(settings.state)
     app = create_app(settings, load_catalog(None), store=store)
     body, auth = json.dumps(_notification()).encode(), {"Authorization": "Bearer t"}
 
@@ -181,3 +182,98 @@ def test_webhook_answers_503_when_the_outbox_cannot_be_written(tmp_path: Path):
             assert accepted.status_code == 200 and accepted.json() == {"status": "accepted"}
 
     asyncio.run(scenario())
+
+
+def test_an_over_limit_body_in_alertmanagers_field_order_is_salvaged_with_a_count():
+    """Alertmanager writes `alerts` before groupKey and the labels: both ends of the body are read."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from notifier.oversize import read_body, salvage
+
+    data = _notification(count=400)
+    ordered = {"receiver": data["receiver"], "status": data["status"], "alerts": data["alerts"],
+               **{k: v for k, v in data.items() if k not in {"receiver", "status", "alerts"}}}
+    raw = json.dumps(ordered).encode()
+
+    async def read():
+        chunks = [raw[i:i + 4096] for i in range(0, len(raw), 4096)]
+
+        async def receive():
+            return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+        return await read_body(Request({"type": "http", "headers": []}, receive), limit=len(raw) // 3)
+
+    body = asyncio.run(read())
+    assert body.cut and body.alerts_seen == 400
+    kept = salvage(body)
+    assert kept.group_key == data["groupKey"] and kept.status == "firing"
+    assert 50 < len(kept.alerts) < 200 and len(kept.alerts) + kept.truncated_alerts == 400
+
+
+def test_credentials_in_urls_are_masked_in_text_links_and_log_lines():
+    from notifier.redaction import link_without_credentials, redact_text, redact_url
+
+    assert redact_url("http://admin:hunter2@am:9093") == "http://admin:***@am:9093"
+    assert redact_url("postgresql://bongsu@db/x") == "postgresql://***@db/x"
+    assert redact_text("GET http://u:p4ss@h/x failed; http://tok@h2 too") == "GET http://u:***@h/x failed; http://***@h2 too"
+    assert link_without_credentials("http://admin:hunter2@am:9093/#/silences") == "http://am:9093/#/silences"
+    view_data = _notification()
+    view_data["externalURL"] = "http://admin:hunter2@am:9093"
+    message = group_message(GroupView(notification=_parse(view_data), group_id="g1"))
+    assert "hunter2" not in json.dumps(message.blocks) and "hunter2" not in message.text
+
+
+def test_a_failed_silence_names_alertmanager_without_its_credentials():
+    from notifier.silences import SilenceError, create_silence
+
+    try:
+        create_silence("http://admin:hunter2@127.0.0.1:9", [{"name": "alertname", "value": "X", "isRegex": False,
+                                                              "isEqual": True}], 60, "UALICE", "test", timeout=2)
+    except SilenceError as exc:
+        assert "hunter2" not in str(exc) and "http://admin:***@127.0.0.1:9" in str(exc)
+    else:
+        raise AssertionError("port 9 answered a silence")
+
+
+def test_a_silence_matches_the_group_labels_and_its_routes_matchers():
+    from notifier.routing import silence_matchers
+
+    data = _notification(team="payments")
+    data["groupKey"] = '{}/{team="payments"}/{severity=~"^(?:page)$",env!="dev"}:{alertname="UnitCheck", team="payments"}'
+    matchers = [(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in silence_matchers(_parse(data))]
+    assert matchers == [("alertname", "UnitCheck", False, True), ("team", "payments", False, True),
+                        ("severity", "^(?:page)$", True, True), ("env", "dev", False, False)]
+
+
+def test_catalog_responders_are_slack_ids_with_located_errors(tmp_path: Path):
+    import yaml
+
+    from bongsu.catalog import DEFAULT_CATALOG, CatalogError
+
+    document = yaml.safe_load(DEFAULT_CATALOG.read_text())
+    document["teams"][1]["responders"] = {"users": ["UALICE", "alice"], "usergroups": ["#oncall"]}
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(path)
+    text = str(caught.value)
+    assert "teams[1].responders.users: users[1] 'alice' is not a Slack user ID" in text
+    assert "teams[1].responders.usergroups: usergroups[0] '#oncall' is not a Slack user-group ID" in text
+    document["teams"][1]["responders"] = {"users": ["UALICE"], "usergroups": ["SONCALL"]}
+    path.write_text(yaml.safe_dump(document))
+    team = load_catalog(path).teams[1]
+    assert team.responders.users == ["UALICE"] and team.responders.usergroups == ["SONCALL"]
+    assert load_catalog(None).teams[0].responders.users == [], "no responders: nobody may act"
+
+
+def test_serve_names_an_unreachable_store_without_its_password_and_a_bad_retention(tmp_path: Path):
+    runner = CliRunner()
+    state = str(tmp_path / "state.sqlite")
+    result = runner.invoke(app, ["notifier", "serve", "--listen", "127.0.0.1:1", "--state", state, "--store",
+                                 "postgresql://bongsu:sekrit@127.0.0.1:1/db"], env={"BONGSU_WEBHOOK_TOKEN": "t"})
+    assert result.exit_code == 2 and "cannot open the store postgresql://bongsu:***@127.0.0.1:1/db" in result.output
+    assert "sekrit" not in result.output
+    result = runner.invoke(app, ["notifier", "serve", "--listen", "127.0.0.1:1", "--state", state],
+                           env={"BONGSU_WEBHOOK_TOKEN": "t", "BONGSU_NOTIFIER_RETENTION": "soon"})
+    assert result.exit_code == 2 and "BONGSU_NOTIFIER_RETENTION='soon' is not a duration" in result.output
