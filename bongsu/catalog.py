@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -179,7 +180,7 @@ class Responders(_Strict):
 
     @field_validator("users", "usergroups")
     @classmethod
-    def _ids(cls, value: list[str], info) -> list[str]:
+    def _ids(cls, value: list[str], info: ValidationInfo) -> list[str]:
         pattern, what = ((_USER_ID, "user ID like 'U0123ABC'") if info.field_name == "users"
                          else (_USERGROUP_ID, "user-group ID like 'S0123ABC'"))
         for index, item in enumerate(value):

@@ -71,7 +71,7 @@ class PostgresStore:
                 self.instance = conn.execute("SELECT value FROM meta WHERE key='instance'").fetchone()[0]
         except (psycopg.Error, PoolTimeout, OSError) as exc:
             raise StoreError(f"cannot open the store {shown}: {_reason(exc, url)}") from None
-        except Exception as exc:  # yoyo wraps driver errors in its own types
+        except Exception as exc:  # noqa: BLE001 - yoyo wraps driver errors in its own types
             raise StoreError(f"cannot open the store {shown}: {type(exc).__name__}: {_reason(exc, url)}") from None
         self.owner = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._held: dict[str, int] = {}
