@@ -31,7 +31,8 @@ from notifier.routing import channel_for
 from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
 from notifier.sinks import Sink, SlackSink, TerminalSink
-from notifier.store import Store, open_store
+from notifier.store import Store
+from notifier.store_url import open_store
 
 
 DELIVERIES_PAGE = 5000  # entries per GET /api/deliveries page; the next page is in the Link header

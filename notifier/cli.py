@@ -65,7 +65,8 @@ def serve(
     from notifier.logs import configure_logging
     from notifier.settings import Settings
     from notifier.redaction import redact_url
-    from notifier.store import StoreError, open_store
+    from notifier.store import StoreError
+    from notifier.store_url import open_store
 
     try:
         host, port = parse_listen(listen)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from bongsu.errors import BongsuError
@@ -191,15 +190,3 @@ FINISHED_STATES = ("delivered", "failed", "superseded")
 
 def refresh_payload(note: str, action: str, user_id: str | None) -> str:
     return json.dumps({"note": note, "action": action, "user_id": user_id})
-
-
-def open_store(target: str | Path) -> Store:
-    """A `postgresql://`/`postgres://` URL opens PostgreSQL; anything else is a SQLite state file path."""
-    text = str(target)
-    if text.startswith(("postgresql://", "postgres://")):
-        from notifier.store_postgres import PostgresStore
-
-        return PostgresStore(text)
-    from notifier.store_sqlite import SQLiteStore
-
-    return SQLiteStore(Path(text))

@@ -247,7 +247,7 @@ def postgres_url(postgres: PostgresServer) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path: Path) -> Iterator:
     """Every store backend, for the contract tests (tests/notifier/test_store_contract.py)."""
-    from notifier.store import open_store
+    from notifier.store_url import open_store
 
     target = request.getfixturevalue("postgres_url") if request.param == "postgresql" else tmp_path / "state.sqlite"
     opened = open_store(target)

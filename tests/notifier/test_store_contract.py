@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from notifier.payload import parse_notification
-from notifier.store import LeaseLost, Store, StoreError, open_store
+from notifier.store import LeaseLost, Store, StoreError
+from notifier.store_url import open_store
 
 
 def _state(status: str = "firing", group: str = "ContractCheck", starts: str = "2026-12-01T10:00:00Z",
@@ -106,7 +107,7 @@ def test_a_second_process_on_the_same_sqlite_file_is_refused(tmp_path: Path):
     held = open_store(state)
     try:
         probe = subprocess.run(
-            [sys.executable, "-c", "import sys\nfrom notifier.store import open_store, StoreError\n"
+            [sys.executable, "-c", "import sys\nfrom notifier.store import StoreError\nfrom notifier.store_url import open_store\n"
              "try:\n    open_store(sys.argv[1])\nexcept StoreError as e:\n    print(e); sys.exit(3)", str(state)],
             capture_output=True, text=True, timeout=60)
         assert probe.returncode == 3, probe.stdout + probe.stderr
