@@ -9,6 +9,7 @@ typed business metrics, A/B experiments, and the SDK's own drop and cardinality 
 from instrumentation.asgi import instrument_asgi
 from instrumentation.business import Counter, Histogram
 from instrumentation.experiments import Experiment
+from instrumentation.fastapi_telemetry import fastapi_telemetry
 from instrumentation.health import add_readiness_check, remove_readiness_check
 from instrumentation.lifecycle import init, shutdown
 from instrumentation.propagation import outgoing_headers
@@ -21,6 +22,7 @@ __all__ = [
     "Experiment",
     "Histogram",
     "add_readiness_check",
+    "fastapi_telemetry",
     "init",
     "instrument_asgi",
     "instrument_wsgi",

@@ -14,6 +14,7 @@ from loguru import logger
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import Sampler
 from prometheus_client import Info
 
 from instrumentation import identity as identity_mod
@@ -25,9 +26,6 @@ from instrumentation.serverspan import ServerSpans
 from instrumentation.settings import Settings
 from instrumentation.spanqueue import BoundedSpanProcessor
 
-TRACER_NAME = "bongsu.instrumentation"
-
-
 @dataclass
 class State:
     settings: Settings
@@ -37,6 +35,8 @@ class State:
     red: RedMetrics
     shipper: FluentShipper | None
     spans: ServerSpans
+    arguments: dict[str, Any] = field(default_factory=dict)
+    automatic: bool = False
     handler_id: int = -1
     _identity: dict[str, str] = field(default_factory=dict)
     _identity_pid: int = -1
@@ -67,22 +67,37 @@ _hooks_installed = False
 def current() -> State:
     """The initialised state; initialises with defaults if a middleware is used before `init()`."""
     state = _state
-    return state if state is not None else init()
-
-
-def init(service_name: str | None = None, **options: Any) -> State:
-    """Set up metrics, traces and logs for this process; calling it again returns the same state."""
-    global _state, _red, _target_info, _hooks_installed
+    if state is not None:
+        return state
     with _lock:
         if _state is not None:
             return _state
+        state = init()
+        state.automatic = True
+        return state
+
+
+def init(service_name: str | None = None, *, sampler: Sampler | None = None, **options: Any) -> State:
+    """Set up metrics, traces and logs for this process. Calling it again returns the same state and
+    warns about every argument that differs from the first call (including a first call the SDK made
+    itself, with defaults, because a request arrived before `init()`)."""
+    global _state, _red, _target_info, _hooks_installed
+    with _lock:
+        if _state is not None:
+            _warn_ignored(_state, service_name, sampler, options)
+            return _state
         settings = settings_mod.load(service_name, **options)
         resource = identity_mod.build(settings)
+        redactor = Redactor(settings.redact_patterns) if settings.redact else None
 
-        provider, processor = (tracing.build(settings, resource) if settings.traces_enabled else (None, None))
-        if provider is not None:
-            _set_global_provider(provider)
-        propagation.instrument_http_clients()
+        provider: TracerProvider | None = None
+        processor = None
+        if settings.traces_enabled:
+            provider = tracing.global_provider(settings, resource, sampler)
+            resource = provider.resource
+            processor = tracing.bounded_processor(settings)
+            tracing.slot_for(provider).target = processor
+        propagation.instrument_http_clients(redactor)
 
         if _red is None:
             _red = RedMetrics(settings.buckets, settings.max_series, settings.exemplars)
@@ -96,10 +111,10 @@ def init(service_name: str | None = None, **options: Any) -> State:
         if settings.fluent_address is not None:
             host, port = settings.fluent_address
             shipper = FluentShipper(host, port, settings.fluent_tag, settings.log_queue_size)
-        state = State(settings, resource, provider, processor, _red, shipper,
-                      ServerSpans(provider, processor, TRACER_NAME))
+        spans = ServerSpans(provider if provider is not None else trace.NoOpTracerProvider(), redactor)
+        state = State(settings, resource, provider, processor, _red, shipper, spans,
+                      arguments=_arguments(service_name, sampler, options))
         state.identity  # noqa: B018 - computes it now, and sets target_info
-        redactor = Redactor(settings.redact_patterns) if settings.redact else None
         sink = logs.JsonSink(settings.log_stream, lambda: state.identity, redactor,
                              shipper.ship if shipper is not None else None)
         state.handler_id = logs.configure(sink, settings.log_level, settings.intercept_stdlib)
@@ -116,24 +131,20 @@ def init(service_name: str | None = None, **options: Any) -> State:
         return _state
 
 
-def _set_global_provider(provider: TracerProvider) -> None:
-    """The OTel API allows one global provider per process; re-init after shutdown reuses the slot."""
-    current_global = trace.get_tracer_provider()
-    if isinstance(current_global, _Delegating):
-        current_global.target = provider
-    else:
-        trace.set_tracer_provider(_Delegating(provider))
+def _arguments(service_name: str | None, sampler: Sampler | None, options: dict[str, Any]) -> dict[str, Any]:
+    return {"service_name": service_name, "sampler": sampler, **options}
 
 
-class _Delegating(trace.TracerProvider):
-    """The global provider: forwards to the live SDK provider, so `shutdown()` + `init()` (tests,
-    reloads) swap the target instead of hitting the OTel API's set-once rule."""
-
-    def __init__(self, target: TracerProvider) -> None:
-        self.target = target
-
-    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
-        return self.target.get_tracer(*args, **kwargs)
+def _warn_ignored(state: State, service_name: str | None, sampler: Sampler | None, options: dict[str, Any]) -> None:
+    first = state.arguments
+    given = _arguments(service_name, sampler, options)
+    ignored = sorted(name for name, value in given.items()
+                     if value is not None and first.get(name) is not value and first.get(name) != value)
+    if ignored:
+        origin = ("a request initialised the SDK with defaults before init() was called" if state.automatic
+                  else "init() already ran")
+        logger.warning("init: {}; ignoring {} (call instrumentation.shutdown() first to re-initialise)",
+                       origin, ", ".join(ignored))
 
 
 def _after_fork_in_child() -> None:
@@ -162,6 +173,8 @@ def shutdown(timeout: float | None = None) -> bool:
     budget = timeout if timeout is not None else state.settings.shutdown_timeout
     deadline = time.monotonic() + budget
     delivered = True
+    if state.provider is not None:
+        tracing.slot_for(state.provider).target = None
     if state.processor is not None:
         # Spans first, with most of the budget; logs get the rest.
         delivered = state.processor.shutdown(max(0.0, (deadline - time.monotonic()) * 0.6))

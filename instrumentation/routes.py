@@ -31,3 +31,19 @@ def flask_route(url_map: Any, environ: dict[str, Any]) -> str:
     except Exception:  # noqa: BLE001 - NotFound, MethodNotAllowed, RequestRedirect
         return UNMATCHED
     return rule.rule
+
+
+def django_route(environ: dict[str, Any]) -> str:
+    """The matched Django URL pattern (`/orders/<int:order_id>`), from Django's own resolver."""
+    try:
+        from django.urls import Resolver404, resolve
+
+        match = resolve(environ.get("PATH_INFO", "") or "/")
+    except Resolver404:
+        return UNMATCHED
+    except Exception:  # noqa: BLE001 - settings not configured, a broken urlconf: no route, no failure
+        return UNMATCHED
+    route = match.route
+    if not route:
+        return UNMATCHED
+    return route if route.startswith("/") else "/" + route

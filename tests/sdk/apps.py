@@ -98,3 +98,40 @@ def payments_app() -> object:
 
 def orders_app() -> object:
     return instrumentation.instrument_asgi(_orders())
+
+
+def _enrich(order_id: str) -> None:
+    """What application code does with the current span: the whole Span API."""
+    from opentelemetry import trace
+    from opentelemetry.trace import Link, Status, StatusCode
+
+    span = trace.get_current_span()
+    span.set_attribute("order.id", order_id)
+    span.set_attributes({"order.items": 3, "order.tags": ["a", "b"]})
+    span.add_event("order.priced", {"order.total": 12.5})
+    span.add_link(trace.get_current_span().get_span_context(), {"link.kind": "self"})
+    try:
+        raise ValueError(f"card for jane@example.com declined on order {order_id}")
+    except ValueError as error:
+        span.record_exception(error)
+    span.set_status(Status(StatusCode.OK))
+    span.update_name("GET /enrich/{order_id} (enriched)")
+
+
+def enriching_starlette_app() -> Starlette:
+    async def enrich(request):  # type: ignore[no-untyped-def]
+        _enrich(request.path_params["order_id"])
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/enrich/{order_id}", enrich)])
+
+
+def enriching_fastapi_app(**options: object) -> FastAPI:
+    app = FastAPI(**options)  # type: ignore[arg-type]
+
+    @app.get("/enrich/{order_id}")
+    async def enrich(order_id: str) -> dict[str, str]:
+        _enrich(order_id)
+        return {"ok": order_id}
+
+    return app
