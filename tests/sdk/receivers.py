@@ -98,6 +98,7 @@ class OtlpReceiver:
                 return spans
             time.sleep(0.05)
         raise AssertionError(f"OTLP receiver: condition not met within {timeout}s; got {len(spans)} spans: "
+                             f"{[(s.name, s.scope, s.attributes) for s in spans][-6:]} "
                              f"{[s.name for s in spans]}")
 
     def stop(self) -> None:
