@@ -23,7 +23,7 @@ from instrumentation import fastapi_telemetry
 from instrumentation.lifecycle import State
 from instrumentation.propagation import extract_asgi
 from instrumentation.red import RedMetrics, method_label
-from instrumentation.routes import asgi_route
+from instrumentation.routes import asgi_route, starlette_route_before
 from instrumentation.selfmetrics import dropped
 from instrumentation.serverspan import ServerSpans
 
@@ -101,8 +101,12 @@ class BongsuASGIMiddleware:
             method = method_label(scope["method"])
             root_path = scope.get("root_path", "")
             parent = extract_asgi(scope["headers"])
-            span = spans.start(parent, method if method != "_OTHER" else "HTTP",
-                               _span_attributes(scope, method, spans))
+            name = method if method != "_OTHER" else "HTTP"
+            if spans.sampler_reads_name():
+                route_before = starlette_route_before(self.app, scope)
+                if route_before is not None:
+                    name = f"{name} {route_before}"
+            span = spans.start(parent, name, _span_attributes(scope, method, spans))
             token = otel_context.attach(trace.set_span_in_context(span, parent))
             red.started(method)
         except Exception:  # noqa: BLE001

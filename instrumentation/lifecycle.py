@@ -84,8 +84,12 @@ def init(service_name: str | None = None, *, sampler: Sampler | None = None, **o
     global _state, _red, _target_info, _hooks_installed
     with _lock:
         if _state is not None:
-            _warn_ignored(_state, service_name, sampler, options)
-            return _state
+            if not _state.automatic:
+                _warn_ignored(_state, service_name, sampler, options)
+                return _state
+            # A request arrived before init() and the SDK started with defaults: apply these arguments.
+            logger.info("init: re-initialising; a request had initialised the SDK with defaults first")
+            shutdown(timeout=_state.settings.shutdown_timeout)
         settings = settings_mod.load(service_name, **options)
         resource = identity_mod.build(settings)
         redactor = Redactor(settings.redact_patterns) if settings.redact else None
@@ -95,7 +99,7 @@ def init(service_name: str | None = None, *, sampler: Sampler | None = None, **o
         if settings.traces_enabled:
             provider = tracing.global_provider(settings, resource, sampler)
             resource = provider.resource
-            processor = tracing.bounded_processor(settings)
+            processor = tracing.bounded_processor(settings, redactor)
             tracing.slot_for(provider).target = processor
         propagation.instrument_http_clients(redactor)
 
@@ -141,10 +145,8 @@ def _warn_ignored(state: State, service_name: str | None, sampler: Sampler | Non
     ignored = sorted(name for name, value in given.items()
                      if value is not None and first.get(name) is not value and first.get(name) != value)
     if ignored:
-        origin = ("a request initialised the SDK with defaults before init() was called" if state.automatic
-                  else "init() already ran")
-        logger.warning("init: {}; ignoring {} (call instrumentation.shutdown() first to re-initialise)",
-                       origin, ", ".join(ignored))
+        logger.warning("init: already initialised; ignoring {} (call instrumentation.shutdown() first to "
+                       "re-initialise)", ", ".join(ignored))
 
 
 def _after_fork_in_child() -> None:

@@ -44,12 +44,19 @@ def contrib_active(library: str, client: object) -> bool:
     return module is not None and bool(getattr(module, class_name)().is_instrumented_by_opentelemetry)
 
 
+def strip_credentials(url: str) -> str:
+    """`user:pass@host` -> `REDACTED:REDACTED@host`, as the semantic conventions ask for `url.full`."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    return f"{scheme}://REDACTED:REDACTED@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def url_full(url: str) -> str:
     """`url.full` as the semantic conventions want it: credentials replaced, query redacted."""
-    parts = urlsplit(url)
+    parts = urlsplit(strip_credentials(url))
     netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "REDACTED:REDACTED@" + netloc.rpartition("@")[2]
     query = parts.query
     redact = _redactor[0]
     if query and redact is not None:

@@ -9,11 +9,13 @@ PII out of the exception event.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -21,8 +23,23 @@ from instrumentation.red import UNMATCHED
 from instrumentation.redaction import Redactor
 
 SCOPE_NAME = "bongsu.instrumentation"
+SPAN_CONTEXT_ATTRIBUTE = "__bongsu_span_context__"
 _SERVER = SpanKind.SERVER
 _ERROR = Status(StatusCode.ERROR)
+
+
+# What the SDK's built-in samplers say about themselves: none of them reads the span name.
+_NAME_BLIND = re.compile(r"AlwaysOnSampler|AlwaysOffSampler|TraceIdRatioBased\{[^}]*\}|ParentBased\{|"
+                         r"(root|remoteParentSampled|remoteParentNotSampled|localParentSampled|"
+                         r"localParentNotSampled):|[{},]")
+
+
+def reads_name(sampler: Sampler | None) -> bool:
+    """False for the SDK's built-in samplers (the name cannot change their decision)."""
+    if sampler is None:
+        return False
+    target = getattr(sampler, "target", sampler)  # tracing.SwitchableSampler
+    return bool(_NAME_BLIND.sub("", target.get_description()))
 
 
 def error_type(error: BaseException) -> str:
@@ -39,6 +56,20 @@ class ServerSpans:
         self.provider = provider
         self.tracer = provider.get_tracer(SCOPE_NAME)
         self.redactor = redactor
+        self._sampler: Sampler | None = getattr(provider, "sampler", None)
+        self._checked: object = None
+        self._reads_name = False
+
+    def sampler_reads_name(self) -> bool:
+        """Whether the route must be known before the span starts, so the sampler is asked about
+        "GET /route": only for samplers that may read the name (a custom one); re-checked when a
+        later `init()` switches the sampler."""
+        sampler = self._sampler
+        target = getattr(sampler, "target", sampler)
+        if target is not self._checked:
+            self._reads_name = reads_name(sampler)
+            self._checked = target
+        return self._reads_name
 
     def start(self, parent: Context | None, name: str, attributes: Mapping[str, AttributeValue]) -> Span:
         return self.tracer.start_span(name, parent, _SERVER, attributes, record_exception=False,
@@ -56,7 +87,7 @@ class ServerSpans:
         generic = method if method != "_OTHER" else "HTTP"
         if route != UNMATCHED:
             span.set_attribute("http.route", route)
-            if getattr(span, "name", generic) == generic:  # not renamed by the application
+            if getattr(span, "name", generic) == generic:  # not named before, nor by the application
                 span.update_name(f"{generic} {route}")
         if status:
             span.set_attribute("http.response.status_code", status)
@@ -83,3 +114,7 @@ class ServerSpans:
             "exception.stacktrace": redact(stack) if redact else stack})
         span.set_attribute("error.type", kind)
         span.set_status(Status(StatusCode.ERROR))
+        try:  # the server logs this exception after the request's context is gone: keep its ids on it
+            setattr(error, SPAN_CONTEXT_ATTRIBUTE, span.get_span_context())
+        except Exception:  # noqa: BLE001 - exceptions with __slots__
+            pass

@@ -27,6 +27,7 @@ from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
 from instrumentation.otlp import OtlpHttpExporter
+from instrumentation.redaction import Redactor
 from instrumentation.settings import Settings
 from instrumentation.spanqueue import BoundedSpanProcessor
 
@@ -91,7 +92,7 @@ class ExportSlot(SpanProcessor):
             target.shutdown()
 
 
-def _exporter(settings: Settings) -> SpanExporter:
+def _exporter(settings: Settings, redactor: Redactor | None) -> SpanExporter:
     endpoint = settings.otlp_endpoint
     assert endpoint is not None
     if settings.otlp_protocol == "grpc":
@@ -101,16 +102,16 @@ def _exporter(settings: Settings) -> SpanExporter:
         return GrpcExporter(endpoint=target, insecure=endpoint.startswith("http://") or "://" not in endpoint,
                             timeout=settings.export_timeout_s)
     url = endpoint if endpoint.rstrip("/").endswith("/v1/traces") else endpoint.rstrip("/") + "/v1/traces"
-    return OtlpHttpExporter(url, settings.export_timeout_s)
+    return OtlpHttpExporter(url, settings.export_timeout_s, redactor)
 
 
-def bounded_processor(settings: Settings) -> BoundedSpanProcessor | None:
+def bounded_processor(settings: Settings, redactor: Redactor | None) -> BoundedSpanProcessor | None:
     if not settings.otlp_endpoint:
         return None
     # The OTLP exporters log a stack trace per failed batch; the processor counts and logs state changes.
     logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
     return BoundedSpanProcessor(
-        _exporter(settings), max_queue_size=settings.span_queue_size, max_batch_size=settings.span_batch_size,
+        _exporter(settings, redactor), max_queue_size=settings.span_queue_size, max_batch_size=settings.span_batch_size,
         schedule_delay_s=settings.span_delay_s, on_export=_BackendState(settings.otlp_endpoint))
 
 

@@ -102,8 +102,12 @@ class BongsuWSGIMiddleware:
             red = self.telemetry.red(state)
             method = method_label(environ.get("REQUEST_METHOD", "GET"))
             parent = extract_wsgi(environ)
-            span = spans.start(parent, method if method != "_OTHER" else "HTTP",
-                               _span_attributes(environ, path, method, spans))
+            name = method if method != "_OTHER" else "HTTP"
+            if spans.sampler_reads_name() and self._route_of is not None:
+                route_before = environ.get(ROUTE_KEY) or self._route_of(environ)
+                if route_before != UNMATCHED:
+                    name = f"{name} {route_before}"
+            span = spans.start(parent, name, _span_attributes(environ, path, method, spans))
             token = otel_context.attach(trace.set_span_in_context(span, parent))
             red.started(method)
         except Exception:  # noqa: BLE001

@@ -135,3 +135,47 @@ def enriching_fastapi_app(**options: object) -> FastAPI:
         return {"ok": order_id}
 
     return app
+
+
+class PaymentDeclined(Exception):
+    """An application error whose `error.type` is its fully qualified name."""
+
+
+def failing_app() -> object:
+    """uvicorn factory: a service whose handler fails, run with uvicorn's own loggers and access log."""
+    instrumentation.init(service_name="failing")
+
+    async def boom(request):  # type: ignore[no-untyped-def]
+        raise PaymentDeclined("declined for jane@example.com")
+
+    async def ok(request):  # type: ignore[no-untyped-def]
+        return PlainTextResponse("ok")
+
+    return instrumentation.instrument_asgi(Starlette(routes=[Route("/boom", boom), Route("/ok", ok)]))
+
+
+def flask_failing_app():  # type: ignore[no-untyped-def]
+    from flask import Flask
+
+    app = Flask("flask-failing")
+
+    @app.get("/divide/<int:by>")
+    def divide(by: int):  # type: ignore[no-untyped-def]
+        return {"result": 10 / by}
+
+    return app
+
+
+def django_app():  # type: ignore[no-untyped-def]
+    """Django's WSGI handler over tests.sdk.django_urls (settings configured once per process)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(ROOT_URLCONF="tests.sdk.django_urls", ALLOWED_HOSTS=["*"], DEBUG=False,
+                           SECRET_KEY="bongsu-tests-only", MIDDLEWARE=[], INSTALLED_APPS=[])
+        import django
+
+        django.setup()
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
