@@ -86,10 +86,13 @@ class ServerSpans:
             return
         generic = method if method != "_OTHER" else "HTTP"
         if route != UNMATCHED:
-            span.set_attribute("http.route", route)
             if getattr(span, "name", generic) == generic:  # not named before, nor by the application
                 span.update_name(f"{generic} {route}")
-        if status:
+            if status:
+                span.set_attributes({"http.route": route, "http.response.status_code": status})
+            else:
+                span.set_attribute("http.route", route)
+        elif status:
             span.set_attribute("http.response.status_code", status)
         if cancelled:
             span.set_attribute("bongsu.request.cancelled", True)
