@@ -1,10 +1,14 @@
-"""SDK test fixtures: real receivers on loopback and an `sdk` factory that initialises the SDK for
-one test and shuts it down afterwards (the SDK is per process, so tests re-initialise it)."""
+"""SDK test fixtures: real receivers on loopback, an `sdk` factory that initialises the SDK for one
+test and shuts it down afterwards, and a `provider` (a fresh SDK TracerProvider with a user's
+exporter and processor) for tests that inject it with `instrument_asgi(..., tracer_provider=...)`
+instead of re-initialising the process."""
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -33,6 +37,27 @@ def black_hole() -> Iterator[BlackHole]:
     hole = BlackHole()
     yield hole
     hole.stop()
+
+
+@pytest.fixture
+def echo() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """An HTTP server on loopback that records the headers of every GET it answers (204)."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
 
 
 class Sdk:
