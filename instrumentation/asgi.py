@@ -15,6 +15,7 @@ from typing import Any
 from loguru import logger
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 from prometheus_client import CollectorRegistry
 
@@ -128,18 +129,23 @@ class BongsuASGIMiddleware:
             raise
         finally:
             try:
-                route = asgi_route(scope, root_path)
-                # Cancelled before any response (the client went away, the server is stopping): no
-                # status code and no error, so it burns no error budget.
-                cancelled = isinstance(error, asyncio.CancelledError) and not status[0]
-                code = None if cancelled else status[0] or 500
-                spans.finish(span, method, route, code, error, cancelled)
-                context = span.get_span_context()
-                red.finished(method, route, code, time.perf_counter() - started,
-                             context.trace_id if context.trace_flags.sampled else None)
+                _finish(spans, red, scope, span, method, root_path, status[0], error, started)
             except Exception:  # noqa: BLE001
                 dropped("metrics", "sdk_error")
             otel_context.detach(token)
+
+
+def _finish(spans: ServerSpans, red: RedMetrics, scope: Scope, span: Span, method: str, root_path: str,
+            status: int, error: BaseException | None, started: float) -> None:
+    route = asgi_route(scope, root_path)
+    # Cancelled before any response (the client went away, the server is stopping): no status code
+    # and no error, so it burns no error budget.
+    cancelled = isinstance(error, asyncio.CancelledError) and not status
+    code = None if cancelled else status or 500
+    spans.finish(span, method, route, code, error, cancelled)
+    context = span.get_span_context()
+    red.finished(method, route, code, time.perf_counter() - started,
+                 context.trace_id if context.trace_flags.sampled else None)
 
 
 def _span_attributes(scope: Scope, method: str, spans: ServerSpans) -> dict[str, AttributeValue]:
