@@ -179,3 +179,9 @@ def django_app():  # type: ignore[no-untyped-def]
     from django.core.wsgi import get_wsgi_application
 
     return get_wsgi_application()
+
+
+def gunicorn_wsgi():  # type: ignore[no-untyped-def]
+    """gunicorn entry point (`tests.sdk.apps:gunicorn_wsgi()`): the failing Flask app, instrumented."""
+    instrumentation.init(service_name="gunicorn-failing")
+    return instrumentation.instrument_wsgi(flask_failing_app())

@@ -142,6 +142,36 @@ def test_uvicorn_tracebacks_and_access_log_go_through_the_pipeline(tmp_path):
     assert "email=[REDACTED]" in access["message"]
 
 
+def test_gunicorn_access_and_error_logs_go_through_the_pipeline(tmp_path):
+    port = free_port()
+    child = Child("gunicorn", [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+                               "--access-logfile", "-", "--error-logfile", "-", "tests.sdk.apps:gunicorn_wsgi()"],
+                  tmp_path / "gunicorn.log", health_url=f"http://127.0.0.1:{port}/livez", cwd=ROOT,
+                  env={"PYTHONPATH": str(ROOT)})
+    child.start()
+    try:
+        child.wait_healthy(60)
+        assert httpx.get(f"http://127.0.0.1:{port}/divide/0", timeout=10).status_code == 500
+        assert httpx.get(f"http://127.0.0.1:{port}/divide/2?email={EMAIL}", timeout=10).status_code == 200
+        deadline = __import__("time").monotonic() + 20
+        text = ""
+        while __import__("time").monotonic() < deadline:
+            text = child.log_path.read_text()
+            if "/divide/2?" in text:
+                break
+            __import__("time").sleep(0.05)
+    finally:
+        child.stop()
+    assert "/divide/2?" in text and EMAIL not in text, text[-2000:]
+    # The master process logs a few plain lines before any worker imports the app; the worker's are JSON.
+    records = [json.loads(raw) for raw in text.splitlines() if raw.startswith("{")]
+    access = next(r for r in records if r.get("logger") == "gunicorn.access" and "/divide/2?" in r["message"])
+    assert "email=[REDACTED]" in access["message"] and access["service.name"] == "gunicorn-failing"
+    failure = next(r for r in records if "exception" in r and r["exception"]["type"] == "ZeroDivisionError")
+    assert len(failure["trace_id"]) == 32
+    assert not [raw for raw in text.splitlines() if raw.startswith("Traceback")], text[-2000:]
+
+
 # --- cancelled requests ----------------------------------------------------------------------------
 
 def test_request_cancelled_before_response_is_not_an_error(provider):
