@@ -84,10 +84,11 @@ _exceptions_guard: LabelGuard | None = None
 # --- breadcrumbs (request path) -------------------------------------------------------------
 class Breadcrumbs:
     """trace id -> the newest BREADCRUMBS crumbs of that request, plus the last exception it logged.
-    A ring exists only while its request runs, so calls and logs outside requests cost a lookup."""
+    A ring exists only while its request runs (created at its first crumb), so calls and logs outside
+    requests cost one lookup."""
 
     def __init__(self) -> None:
-        self.rings: dict[int, collections.deque[tuple[Any, ...]]] = {}
+        self.rings: dict[int, collections.deque[tuple[Any, ...]] | None] = {}
         self.logged: dict[int, Any] = {}
         self._lock = threading.Lock()
 
@@ -99,18 +100,20 @@ class Breadcrumbs:
                     self.rings.pop(oldest, None)
                     self.logged.pop(oldest, None)
                     dropped(SIGNAL, "breadcrumbs_evicted")
-        self.rings.setdefault(trace_id, collections.deque(maxlen=BREADCRUMBS))
+        self.rings.setdefault(trace_id, None)
 
     def add(self, trace_id: int, crumb: tuple[Any, ...]) -> None:
         ring = self.rings.get(trace_id)
-        if ring is not None:
-            ring.append(crumb)
-
-    def take(self, trace_id: int) -> tuple[list[tuple[Any, ...]], Any]:
-        ring = self.rings.pop(trace_id, None)
         if ring is None:
-            return [], None
-        return list(ring), self.logged.pop(trace_id, None) if self.logged else None
+            if trace_id not in self.rings:
+                return
+            ring = self.rings[trace_id] = collections.deque(maxlen=BREADCRUMBS)
+        ring.append(crumb)
+
+    def take(self, trace_id: int) -> tuple[Iterable[tuple[Any, ...]], Any]:
+        """The request's crumbs (not copied: the ring is no longer reachable) and logged exception."""
+        ring = self.rings.pop(trace_id, None)
+        return (ring or ()), (self.logged.pop(trace_id, None) if self.logged else None)
 
 
 _crumbs = Breadcrumbs()
@@ -121,22 +124,28 @@ def _current_trace_id() -> int:
     return context.trace_id if context.is_valid else 0
 
 
-def _log_sink(message: Any) -> None:
-    """loguru handler: the request's log records become breadcrumbs; a logged exception (Flask and
+def _log_filter(record: dict[str, Any]) -> bool:
+    """loguru calls a handler's filter before formatting and locking, so the breadcrumb is taken here
+    and the handler never emits (False): a few hundred nanoseconds per log record instead of a
+    formatted message. A request's log records become breadcrumbs; a logged exception (Flask and
     Django catch the error and log it) is kept for a 5xx that no exception reached the SDK with."""
     try:
+        if not _crumbs.rings:
+            return False
         trace_id = _current_trace_id()
-        if trace_id not in _crumbs.rings:
-            return
-        record = message.record
-        if "bongsu.error.fingerprint" in record["extra"]:  # the report's own log line
-            return
+        if trace_id not in _crumbs.rings or "bongsu.error.fingerprint" in record["extra"]:  # not the report's own line
+            return False
         _crumbs.add(trace_id, ("log", record["time"].timestamp(), record["level"].name,
                                record["extra"].get("logger_name") or record["name"], record["message"]))
         if record["exception"] is not None and record["level"].no >= 40:
             _crumbs.logged[trace_id] = record["exception"]
     except Exception:  # noqa: BLE001 - a log call must never fail the caller
         dropped(SIGNAL, "sdk_error")
+    return False
+
+
+def _no_sink(message: Any) -> None:
+    """Never called: `_log_filter` does the work and always says no."""
 
 
 class ClientCallBreadcrumbs(SpanProcessor):
@@ -259,7 +268,7 @@ def asgi_ended(span: Any, scope: MutableMapping[str, Any], route: str, status: i
     """Called once per request before the server span ends; O(1) unless the request failed."""
     try:
         context = span.context
-        crumbs, logged = _crumbs.take(context.trace_id) if _crumbs.rings else ([], None)
+        crumbs, logged = _crumbs.take(context.trace_id) if _crumbs.rings else ((), None)
         if (error is None and status < 500) or _reporter is None:
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", ())]
@@ -273,7 +282,7 @@ def asgi_ended(span: Any, scope: MutableMapping[str, Any], route: str, status: i
         _submit(span, Captured(time.time_ns(), scope.get("method", ""), scope.get("scheme", "http"), host, path,
                                scope.get("query_string", b"").decode("latin-1"), headers,
                                bytes(scope.get("bongsu.body_excerpt", b"")), route, status, context.trace_id,
-                               context.span_id, int(context.trace_flags), error, logged, crumbs))
+                               context.span_id, int(context.trace_flags), error, logged, list(crumbs)))
     except Exception:  # noqa: BLE001 - the request's own outcome must not change
         dropped(SIGNAL, "sdk_error")
 
@@ -282,7 +291,7 @@ def wsgi_ended(span: Any, environ: dict[str, Any], route: str, status: int, erro
     """The WSGI twin of `asgi_ended`."""
     try:
         context = span.context
-        crumbs, logged = _crumbs.take(context.trace_id) if _crumbs.rings else ([], None)
+        crumbs, logged = _crumbs.take(context.trace_id) if _crumbs.rings else ((), None)
         if (error is None and status < 500) or _reporter is None:
             return
         headers = [(key[5:].replace("_", "-").lower(), str(value)) for key, value in environ.items()
@@ -295,7 +304,7 @@ def wsgi_ended(span: Any, environ: dict[str, Any], route: str, status: int, erro
         _submit(span, Captured(time.time_ns(), environ.get("REQUEST_METHOD", ""),
                                environ.get("wsgi.url_scheme", "http"), host, path, environ.get("QUERY_STRING", ""),
                                headers, bytes(environ.get("bongsu.body_excerpt", b"")), route, status,
-                               context.trace_id, context.span_id, int(context.trace_flags), error, logged, crumbs))
+                               context.trace_id, context.span_id, int(context.trace_flags), error, logged, list(crumbs)))
     except Exception:  # noqa: BLE001 - the request's own outcome must not change
         dropped(SIGNAL, "sdk_error")
 
@@ -697,8 +706,8 @@ def start(config: dict[str, Any], app: App | None, redact: Callable[[str], str],
     if not config["enabled"]:
         return
     _reporter = Reporter(app, redact, resource, config["url"], config["token"], config["interval_s"], max_series)
-    _handler_id = logger.add(_log_sink, level=log_level, format="{message}", backtrace=False, diagnose=False,
-                             catch=False)
+    _handler_id = logger.add(_no_sink, level=log_level, filter=_log_filter, format="", backtrace=False,
+                             diagnose=False, catch=False)
     if provider is not None:
         provider.add_span_processor(ClientCallBreadcrumbs())
 
