@@ -8,8 +8,8 @@ the report, rate-limits it per fingerprint, counts it in `bongsu_exceptions_tota
 JSON record and sends it as an OTLP/HTTP log record to `BONGSU_ERROR_REPORTS_URL`. A full queue or a
 failed send is dropped and counted in `bongsu_sdk_dropped_total{signal="error_reports"}`.
 
-Breadcrumbs are kept per trace id while a request runs: a loguru handler and a span processor (for
-the client spans of httpx/requests calls) append to a small ring, and the request's end takes it.
+Breadcrumbs: while a request runs, a context variable holds its trail; a loguru handler and a span
+processor (for the client spans of httpx/requests calls) append to it, and the request's end takes it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, MutableMapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -48,7 +49,6 @@ from instrumentation.selfmetrics import dropped
 
 SIGNAL = "error_reports"
 BREADCRUMBS = 20  # per request, logs and HTTP calls together, newest kept
-OPEN_REQUESTS = 1024  # requests with breadcrumbs at once; past it the oldest ring is evicted
 QUEUE_SIZE = 256
 BATCH_SIZE = 32
 SEND_TIMEOUT_S = 5.0
@@ -82,63 +82,42 @@ _exceptions_guard: LabelGuard | None = None
 
 
 # --- breadcrumbs (request path) -------------------------------------------------------------
-class Breadcrumbs:
-    """trace id -> the newest BREADCRUMBS crumbs of that request, plus the last exception it logged.
-    A ring exists only while its request runs (created at its first crumb), so calls and logs outside
-    requests cost one lookup."""
+class RequestTrail:
+    """One request's breadcrumbs (the newest BREADCRUMBS), the exception it logged, and its body
+    excerpt. Reached through a context variable, which the request's tasks and threadpool calls
+    inherit, so a log record or an outgoing call finds its request in one lookup."""
+
+    __slots__ = ("crumbs", "logged", "body")
 
     def __init__(self) -> None:
-        self.rings: dict[int, collections.deque[tuple[Any, ...]] | None] = {}
-        self.logged: dict[int, Any] = {}
-        self._lock = threading.Lock()
+        self.crumbs: collections.deque[tuple[Any, ...]] | None = None
+        self.logged: Any = None
+        self.body: bytearray | None = None
 
-    def open(self, trace_id: int) -> None:
-        if len(self.rings) >= OPEN_REQUESTS:
-            with self._lock:
-                oldest = next(iter(self.rings), None)
-                if oldest is not None:  # a request whose end the SDK never saw
-                    self.rings.pop(oldest, None)
-                    self.logged.pop(oldest, None)
-                    dropped(SIGNAL, "breadcrumbs_evicted")
-        self.rings.setdefault(trace_id, None)
-
-    def add(self, trace_id: int, crumb: tuple[Any, ...]) -> None:
-        ring = self.rings.get(trace_id)
-        if ring is None:
-            if trace_id not in self.rings:
-                return
-            ring = self.rings[trace_id] = collections.deque(maxlen=BREADCRUMBS)
-        ring.append(crumb)
-
-    def take(self, trace_id: int) -> tuple[Iterable[tuple[Any, ...]], Any]:
-        """The request's crumbs (not copied: the ring is no longer reachable) and logged exception."""
-        ring = self.rings.pop(trace_id, None)
-        return (ring or ()), (self.logged.pop(trace_id, None) if self.logged else None)
+    def add(self, crumb: tuple[Any, ...]) -> None:
+        crumbs = self.crumbs
+        if crumbs is None:
+            crumbs = self.crumbs = collections.deque(maxlen=BREADCRUMBS)
+        crumbs.append(crumb)
 
 
-_crumbs = Breadcrumbs()
-
-
-def _current_trace_id() -> int:
-    context = trace.get_current_span().get_span_context()
-    return context.trace_id if context.is_valid else 0
+_trail: ContextVar[RequestTrail | None] = ContextVar("bongsu_request_trail", default=None)
+TRAIL_KEY = "bongsu.request_trail"  # the same trail in the ASGI scope / WSGI environ, for the request's end
 
 
 def _log_filter(record: dict[str, Any]) -> bool:
     """loguru calls a handler's filter before formatting and locking, so the breadcrumb is taken here
     and the handler never emits (False): a few hundred nanoseconds per log record instead of a
-    formatted message. A request's log records become breadcrumbs; a logged exception (Flask and
-    Django catch the error and log it) is kept for a 5xx that no exception reached the SDK with."""
+    formatted message. A logged exception (Flask and Django catch the error and log it) is kept for
+    a 5xx that no exception reached the SDK with."""
+    trail = _trail.get()
+    if trail is None or "bongsu.error.fingerprint" in record["extra"]:  # not the report's own line
+        return False
     try:
-        if not _crumbs.rings:
-            return False
-        trace_id = _current_trace_id()
-        if trace_id not in _crumbs.rings or "bongsu.error.fingerprint" in record["extra"]:  # not the report's own line
-            return False
-        _crumbs.add(trace_id, ("log", record["time"].timestamp(), record["level"].name,
-                               record["extra"].get("logger_name") or record["name"], record["message"]))
+        trail.add(("log", record["time"].timestamp(), record["level"].name,
+                   record["extra"].get("logger_name") or record["name"], record["message"]))
         if record["exception"] is not None and record["level"].no >= 40:
-            _crumbs.logged[trace_id] = record["exception"]
+            trail.logged = record["exception"]
     except Exception:  # noqa: BLE001 - a log call must never fail the caller
         dropped(SIGNAL, "sdk_error")
     return False
@@ -149,19 +128,19 @@ def _no_sink(message: Any) -> None:
 
 
 class ClientCallBreadcrumbs(SpanProcessor):
-    """Outgoing httpx/requests calls (their CLIENT spans) become breadcrumbs of the request."""
+    """Outgoing httpx/requests calls (their CLIENT spans, ended in the request's context) become
+    breadcrumbs of the request."""
 
     def on_end(self, span: ReadableSpan) -> None:
+        trail = _trail.get()
+        if trail is None or span.kind is not _CLIENT:
+            return
         try:
-            if span.kind is not _CLIENT or not span.context or span.context.trace_id not in _crumbs.rings:
-                return
             attributes = span.attributes or {}
             duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
-            _crumbs.add(span.context.trace_id, ("http", (span.start_time or 0) / 1e9,
-                                                attributes.get("http.request.method", ""),
-                                                attributes.get("url.full", ""),
-                                                attributes.get("http.response.status_code"),
-                                                attributes.get("error.type"), round(duration_ms, 3)))
+            trail.add(("http", (span.start_time or 0) / 1e9, attributes.get("http.request.method", ""),
+                       attributes.get("url.full", ""), attributes.get("http.response.status_code"),
+                       attributes.get("error.type"), round(duration_ms, 3)))
         except Exception:  # noqa: BLE001
             dropped(SIGNAL, "sdk_error")
 
@@ -190,18 +169,15 @@ class Captured:
 
 
 def asgi_started(span: Any, scope: MutableMapping[str, Any], receive: Any) -> Any:
-    """Called once per request after the server span starts: opens its breadcrumb ring, and returns
-    `receive`, wrapped to keep the first BODY_EXCERPT bytes when the request may carry a body."""
+    """Called once per request after the server span starts: starts its trail, and returns `receive`,
+    wrapped to keep the first BODY_EXCERPT bytes when the request may carry a body."""
     if _reporter is None:
         return receive
-    try:
-        _crumbs.open(span.context.trace_id)
-    except Exception:  # noqa: BLE001
-        dropped(SIGNAL, "sdk_error")
-        return receive
+    trail = scope[TRAIL_KEY] = RequestTrail()
+    _trail.set(trail)
     if scope.get("method") not in _BODY_METHODS:
         return receive
-    excerpt = scope["bongsu.body_excerpt"] = bytearray()
+    excerpt = trail.body = bytearray()
 
     async def receive_and_keep() -> Any:
         message = await receive()
@@ -216,13 +192,14 @@ def wsgi_started(span: Any, environ: dict[str, Any]) -> None:
     """The WSGI twin of `asgi_started`: wraps `wsgi.input` in place."""
     if _reporter is None:
         return
-    try:
-        _crumbs.open(span.context.trace_id)
-        if environ.get("REQUEST_METHOD") in _BODY_METHODS and "wsgi.input" in environ:
+    trail = environ[TRAIL_KEY] = RequestTrail()
+    _trail.set(trail)
+    if environ.get("REQUEST_METHOD") in _BODY_METHODS and "wsgi.input" in environ:
+        try:
             stream = environ["wsgi.input"] = _KeepingInput(environ["wsgi.input"])
-            environ["bongsu.body_excerpt"] = stream.excerpt
-    except Exception:  # noqa: BLE001
-        dropped(SIGNAL, "sdk_error")
+            trail.body = stream.excerpt
+        except Exception:  # noqa: BLE001
+            dropped(SIGNAL, "sdk_error")
 
 
 class _KeepingInput:
@@ -263,14 +240,21 @@ class _KeepingInput:
         return getattr(self.stream, name)
 
 
+def _end_trail(carrier: MutableMapping[str, Any]) -> RequestTrail | None:
+    trail = carrier.get(TRAIL_KEY)
+    if trail is not None and _trail.get() is trail:
+        _trail.set(None)  # a server thread or task that runs the next request starts clean
+    return trail
+
+
 def asgi_ended(span: Any, scope: MutableMapping[str, Any], route: str, status: int,
                error: BaseException | None) -> None:
     """Called once per request before the server span ends; O(1) unless the request failed."""
     try:
-        context = span.context
-        crumbs, logged = _crumbs.take(context.trace_id) if _crumbs.rings else ((), None)
-        if (error is None and status < 500) or _reporter is None:
+        trail = _end_trail(scope)
+        if (error is None and status < 500) or _reporter is None or trail is None:
             return
+        context = span.context
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", ())]
         host = next((v for k, v in headers if k == "host"), "")
         server = scope.get("server")
@@ -280,9 +264,9 @@ def asgi_ended(span: Any, scope: MutableMapping[str, Any], route: str, status: i
         if root_path and not path.startswith(root_path):
             path = root_path + path
         _submit(span, Captured(time.time_ns(), scope.get("method", ""), scope.get("scheme", "http"), host, path,
-                               scope.get("query_string", b"").decode("latin-1"), headers,
-                               bytes(scope.get("bongsu.body_excerpt", b"")), route, status, context.trace_id,
-                               context.span_id, int(context.trace_flags), error, logged, list(crumbs)))
+                               scope.get("query_string", b"").decode("latin-1"), headers, bytes(trail.body or b""),
+                               route, status, context.trace_id, context.span_id, int(context.trace_flags), error,
+                               trail.logged, list(trail.crumbs or ())))
     except Exception:  # noqa: BLE001 - the request's own outcome must not change
         dropped(SIGNAL, "sdk_error")
 
@@ -290,10 +274,10 @@ def asgi_ended(span: Any, scope: MutableMapping[str, Any], route: str, status: i
 def wsgi_ended(span: Any, environ: dict[str, Any], route: str, status: int, error: BaseException | None) -> None:
     """The WSGI twin of `asgi_ended`."""
     try:
-        context = span.context
-        crumbs, logged = _crumbs.take(context.trace_id) if _crumbs.rings else ((), None)
-        if (error is None and status < 500) or _reporter is None:
+        trail = _end_trail(environ)
+        if (error is None and status < 500) or _reporter is None or trail is None:
             return
+        context = span.context
         headers = [(key[5:].replace("_", "-").lower(), str(value)) for key, value in environ.items()
                    if key.startswith("HTTP_")]
         headers += [(name, str(environ[key])) for name, key in (("content-type", "CONTENT_TYPE"),
@@ -303,8 +287,9 @@ def wsgi_ended(span: Any, environ: dict[str, Any], route: str, status: int, erro
         path = environ.get("SCRIPT_NAME", "") + (environ.get("PATH_INFO", "") or "/")
         _submit(span, Captured(time.time_ns(), environ.get("REQUEST_METHOD", ""),
                                environ.get("wsgi.url_scheme", "http"), host, path, environ.get("QUERY_STRING", ""),
-                               headers, bytes(environ.get("bongsu.body_excerpt", b"")), route, status,
-                               context.trace_id, context.span_id, int(context.trace_flags), error, logged, list(crumbs)))
+                               headers, bytes(trail.body or b""), route, status, context.trace_id,
+                               context.span_id, int(context.trace_flags), error, trail.logged,
+                               list(trail.crumbs or ())))
     except Exception:  # noqa: BLE001 - the request's own outcome must not change
         dropped(SIGNAL, "sdk_error")
 
