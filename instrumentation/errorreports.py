@@ -517,7 +517,11 @@ class Reporter:
         self._thread.start()
 
     def after_fork(self) -> None:
+        """In a forked child the worker thread does not exist: start a fresh one, drop the parent's queue."""
         if not self._closed:
+            if self.exporter is not None:
+                self.exporter.after_fork()
+            self.limiter = RateLimiter(self.limiter.interval_s)  # a new instance reports its own firsts
             self._start()
 
     def submit(self, captured: Captured) -> None:

@@ -90,5 +90,9 @@ class LogExporter:
             return False
         return 200 <= response.status_code < 300
 
+    def after_fork(self) -> None:
+        """A forked child must not share the parent's pooled connections."""
+        self.session = requests.Session()
+
     def close(self) -> None:
         self.session.close()

@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 
 import instrumentation
 from instrumentation.errors import ConfigError
-from tests.sdk.conftest import sample
+from tests.sdk.conftest import run_python, sample
 from tests.sdk.receivers import BlackHole, closed_port
 
 THIS_FILE = "tests/sdk/test_error_reports.py"
@@ -405,3 +405,36 @@ def test_bad_configuration_names_the_variable(sdk, monkeypatch):
     monkeypatch.setenv("BONGSU_ERROR_REPORTS_INTERVAL", "soon")
     with pytest.raises(ConfigError, match="BONGSU_ERROR_REPORTS_INTERVAL='soon'"):
         sdk()
+
+
+FORK_SCRIPT = """
+import io, os
+import instrumentation
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+async def broken(request):
+    raise KeyError("in-" + request.query_params["who"])
+
+instrumentation.init(service_name="forky", log_stream=io.StringIO(), error_reports_url={url!r})
+client = TestClient(instrumentation.instrument_asgi(Starlette(routes=[Route("/broken", broken)])),
+                    raise_server_exceptions=False)
+client.get("/broken?who=parent")
+pid = os.fork()
+if pid == 0:
+    client.get("/broken?who=child")
+    os._exit(0 if instrumentation.shutdown(timeout=5) else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), instrumentation.shutdown(timeout=5))
+"""
+
+
+def test_a_forked_worker_sends_its_own_reports(receiver):
+    out = run_python(FORK_SCRIPT.format(url=receiver.url))
+    assert out.split()[-2:] == ["0", "True"]  # both flushed everything before exiting
+    records = receiver.wait_for(2)
+    by_message = {_attributes(r)["exception.message"]: resource for _, resource, r in records}
+    assert set(by_message) == {"'in-parent'", "'in-child'"}  # the child did not re-send the parent's queue
+    assert by_message["'in-child'"]["service.instance.id"] != by_message["'in-parent'"]["service.instance.id"]
+    assert len(records) == 2
