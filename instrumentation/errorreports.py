@@ -387,7 +387,9 @@ class ReportBuilder:
         (`password=...`, `"token": "..."`, `api_key=...`), then the PII rules."""
         return self.redact(_SENSITIVE_PAIR.sub(lambda m: m.group(1) + _quoted(m.group(2)), text))
 
-    def frames(self, tb: TracebackType | None) -> list[Frame]:
+    def frames(self, tb: TracebackType | None, source: bool = True) -> list[Frame]:
+        """Outermost first, the innermost MAX_FRAMES; `source=False` skips reading source lines (enough
+        for the fingerprint and the metric of an occurrence that will not be reported in full)."""
         raw = []
         while tb is not None:
             code = tb.tb_frame.f_code
@@ -396,7 +398,8 @@ class ReportBuilder:
         raw = raw[-MAX_FRAMES:]
         culprit = max((i for i, (file, _, _) in enumerate(raw) if self.code.in_app(file)), default=-1)
         return [Frame(self.code.display(file), line, function,
-                      _cap(linecache.getline(file, line).strip(), TEXT_CAP), self.code.in_app(file), i == culprit)
+                      _cap(linecache.getline(file, line).strip(), TEXT_CAP) if source else "",
+                      self.code.in_app(file), i == culprit)
                 for i, (file, line, function) in enumerate(raw)]
 
     def url(self, captured: Captured) -> str:
@@ -441,6 +444,12 @@ class ReportBuilder:
                     item["error"] = error
                 out.append(item)
         return sorted(out, key=lambda c: c["time"])
+
+
+def _type_name(error: BaseException) -> str:
+    """Fully qualified, as semconv asks (`json.decoder.JSONDecodeError`); builtins stay short."""
+    kind = type(error)
+    return kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _quoted(value: str) -> str:
@@ -568,52 +577,54 @@ class Reporter:
                     dropped(SIGNAL, "export_failed", len(records))
 
     def process(self, captured: Captured) -> Record | None:
-        """Count the error; for a full report, log it and return its OTLP record."""
-        attributes, fingerprint, culprit = self.build(captured)
+        """Count the error; for a full report (the rate limiter admits it), log it and return its OTLP
+        record. A suppressed occurrence costs a walk of its traceback, no source lines or formatting."""
+        error = captured.error
+        if error is None and captured.logged is not None:
+            error = captured.logged.value
+        tb = error.__traceback__ if error is not None else None
+        frames = self.builder.frames(tb, source=False)
+        culprit = next((f for f in frames if f.culprit), None)
+        exc_type = _type_name(error) if error is not None else f"HTTP {captured.status}"
+        in_app = [f for f in frames if f.in_app] or frames
+        fingerprint = hashlib.sha256("\n".join(
+            [exc_type, *(f"{f.file}:{f.function}" for f in in_app)]
+            + ([] if frames else [f"{captured.method} {captured.route}"])).encode()).hexdigest()[:16]
         assert _exceptions_guard is not None
-        _exceptions_guard.child((attributes["exception.type"], culprit.function if culprit else "",
-                                 culprit.file if culprit else "", str(culprit.line) if culprit else "")).inc()
+        _exceptions_guard.child((exc_type, culprit.function if culprit else "", culprit.file if culprit else "",
+                                 str(culprit.line) if culprit else "")).inc()
         count = self.limiter.admit(fingerprint, time.monotonic())
         if not count:
             return None
+        frames = self.builder.frames(tb, source=True)
+        culprit = next((f for f in frames if f.culprit), None)
+        attributes = self.attributes(captured, error, exc_type, frames, culprit)
+        attributes["bongsu.error.fingerprint"] = fingerprint
         attributes["bongsu.error.count"] = count
-        body = f"{attributes['exception.type']}: {attributes['exception.message']}"
+        body = f"{exc_type}: {attributes['exception.message']}"
         if culprit is not None:
             body += f" at {culprit.file}:{culprit.line} in {culprit.function}"
         self._log(captured, body, attributes)
         return Record(captured.time_ns, body, attributes, captured.trace_id, captured.span_id,
                       captured.trace_flags, event_name="exception")
 
-    def build(self, captured: Captured) -> tuple[dict[str, Any], str, Frame | None]:
+    def attributes(self, captured: Captured, error: BaseException | None, exc_type: str, frames: list[Frame],
+                   culprit: Frame | None) -> dict[str, Any]:
+        """The full report's attributes (docs/contracts.md, "Error reports on the wire")."""
         builder = self.builder
-        error = captured.error
-        if error is None and captured.logged is not None:
-            error = captured.logged.value
-        frames: list[Frame] = builder.frames(error.__traceback__) if error is not None else []
-        culprit = next((f for f in frames if f.culprit), None)
         if error is not None:
-            exc_type = type(error).__qualname__
-            module = type(error).__module__
-            if module not in ("builtins", "__main__"):
-                exc_type = f"{module}.{exc_type}"
             message = _cap(builder.scrub(str(error)), MESSAGE_CAP)
             stack = builder.scrub("".join(traceback.format_exception(type(error), error, error.__traceback__)))
             stack = stack if len(stack) <= STACK_CAP else "…" + stack[-STACK_CAP:]
         else:
-            exc_type = f"HTTP {captured.status}"
             message = f"{captured.status} response to {captured.method} {captured.route} (no exception reached the SDK)"
             stack = ""
-        in_app = [f for f in frames if f.in_app] or frames
-        fingerprint = hashlib.sha256("\n".join(
-            [exc_type, *(f"{f.file}:{f.function}" for f in in_app)]
-            + ([] if frames else [f"{captured.method} {captured.route}"])).encode()).hexdigest()[:16]
         url = builder.url(captured)
         attributes: dict[str, Any] = {
             "exception.type": exc_type, "exception.message": message, "exception.stacktrace": stack,
             "url.full": url, "url.path": urlsplit(url).path, "http.request.method": captured.method,
             "http.route": captured.route, "http.response.status_code": captured.status,
             "error.type": exc_type if error is not None else str(captured.status),
-            "bongsu.error.fingerprint": fingerprint,
             "bongsu.error.frames": json.dumps([f.as_json() for f in frames]),
             "bongsu.error.breadcrumbs": json.dumps(builder.breadcrumbs(captured.crumbs)),
             "bongsu.error.request": json.dumps(builder.request_data(captured)),
@@ -621,7 +632,7 @@ class Reporter:
         if culprit is not None:
             attributes.update({"code.function.name": culprit.function, "code.file.path": culprit.file,
                                "code.line.number": culprit.line, "code.line.source": culprit.source})
-        return attributes, fingerprint, culprit
+        return attributes
 
     def _log(self, captured: Captured, body: str, attributes: dict[str, Any]) -> None:
         """One JSON log record, in the request's trace, shipped like every log line."""
