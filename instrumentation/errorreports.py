@@ -8,72 +8,44 @@ the report, rate-limits it per fingerprint, counts it in `bongsu_exceptions_tota
 JSON record and sends it as an OTLP/HTTP log record to `BONGSU_ERROR_REPORTS_URL`. A full queue or a
 failed send is dropped and counted in `bongsu_sdk_dropped_total{signal="error_reports"}`.
 
-Breadcrumbs: while a request runs, a context variable holds its trail; a loguru handler and a span
-processor (for the client spans of httpx/requests calls) append to it, and the request's end takes it.
+Parts: trail.py keeps each request's breadcrumbs and body excerpt, reportdata.py builds what a report
+says, otlplogs.py puts it on the wire; this module holds the hooks, the queue, the rate limit and
+the outputs.
 """
 
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
-import linecache
 import os
-import re
-import sys
-import sysconfig
 import threading
 import time
-import traceback
-from collections.abc import Callable, Iterable, MutableMapping
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
+from collections.abc import Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from loguru import logger
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as SUPPRESS_KEY
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from prometheus_client import Counter
 
 from instrumentation.buildinfo import App
 from instrumentation.errors import ConfigError
 from instrumentation.guard import DEFAULT_MAX_SERIES, LabelGuard
 from instrumentation.otlplogs import LogExporter, Record, encode
+from instrumentation.reportdata import Captured, ReportBuilder
 from instrumentation.selfmetrics import dropped
+from instrumentation.trail import (BODY_EXCERPT, SIGNAL, ClientCallBreadcrumbs, KeepingInput, begin, log_filter,
+                                   no_sink)
+from instrumentation.trail import end as end_trail
 
-SIGNAL = "error_reports"
-BREADCRUMBS = 20  # per request, logs and HTTP calls together, newest kept
 QUEUE_SIZE = 256
 BATCH_SIZE = 32
 SEND_TIMEOUT_S = 5.0
 DEFAULT_INTERVAL_S = 60.0  # a full report per fingerprint at most this often; counts in between
 FINGERPRINTS = 10_000  # rate-limiter memory
-BODY_EXCERPT = 1024
-MAX_FRAMES = 50
-TEXT_CAP = 300  # a breadcrumb message, a header or query value, a source line
-MESSAGE_CAP = 2000
-STACK_CAP = 16_384
-REQUEST_CAP = 8192
-HEADER_ALLOWLIST = ("accept", "accept-encoding", "accept-language", "content-length", "content-type", "host",
-                    "origin", "referer", "user-agent", "x-forwarded-proto", "x-request-id")
-REDACTED = "REDACTED"
-# Query, form and JSON keys whose values are secrets whatever they look like (semconv: redact
-# credentials and sensitive query values in url.full).
-SENSITIVE_KEY = re.compile(r"(?i)pass(word|wd)?|pwd|secret|token|api[-_]?key|auth|session|cookie|signature|^sig$"
-                           r"|credential|private|cvv|cvc|card[-_]?number|^code$|^key$|^ssn$")
-_SENSITIVE_PAIR = re.compile(
-    r"""(?ix)(["']?(?:[\w-]*(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|auth\w*|session|cookie|signature
-    |credential|private[-_]?key|cvv|cvc|card[-_]?number|ssn))["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^&,;\s}]*)""")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_SDK_DIR = str(Path(__file__).resolve().parent) + os.sep
-_CLIENT = SpanKind.CLIENT
-_LIBRARY_DIRS = frozenset({"site-packages", "dist-packages"})
 
 EXCEPTIONS = Counter("bongsu_exceptions", "Requests that raised or ended in a 5xx, by exception type and culprit "
                      "code line (the innermost in-app frame).",
@@ -81,100 +53,13 @@ EXCEPTIONS = Counter("bongsu_exceptions", "Requests that raised or ended in a 5x
 _exceptions_guard: LabelGuard | None = None
 
 
-# --- breadcrumbs (request path) -------------------------------------------------------------
-class RequestTrail:
-    """One request's breadcrumbs (the newest BREADCRUMBS), the exception it logged, and its body
-    excerpt. Reached through a context variable, which the request's tasks and threadpool calls
-    inherit, so a log record or an outgoing call finds its request in one lookup."""
-
-    __slots__ = ("crumbs", "logged", "body")
-
-    def __init__(self) -> None:
-        self.crumbs: collections.deque[tuple[Any, ...]] | None = None
-        self.logged: Any = None
-        self.body: bytearray | None = None
-
-    def add(self, crumb: tuple[Any, ...]) -> None:
-        crumbs = self.crumbs
-        if crumbs is None:
-            crumbs = self.crumbs = collections.deque(maxlen=BREADCRUMBS)
-        crumbs.append(crumb)
-
-
-_trail: ContextVar[RequestTrail | None] = ContextVar("bongsu_request_trail", default=None)
-TRAIL_KEY = "bongsu.request_trail"  # the same trail in the ASGI scope / WSGI environ, for the request's end
-
-
-def _log_filter(record: dict[str, Any]) -> bool:
-    """loguru calls a handler's filter before formatting and locking, so the breadcrumb is taken here
-    and the handler never emits (False): a few hundred nanoseconds per log record instead of a
-    formatted message. A logged exception (Flask and Django catch the error and log it) is kept for
-    a 5xx that no exception reached the SDK with."""
-    trail = _trail.get()
-    if trail is None or "bongsu.error.fingerprint" in record["extra"]:  # not the report's own line
-        return False
-    try:
-        trail.add(("log", record["time"].timestamp(), record["level"].name,
-                   record["extra"].get("logger_name") or record["name"], record["message"]))
-        if record["exception"] is not None and record["level"].no >= 40:
-            trail.logged = record["exception"]
-    except Exception:  # noqa: BLE001 - a log call must never fail the caller
-        dropped(SIGNAL, "sdk_error")
-    return False
-
-
-def _no_sink(message: Any) -> None:
-    """Never called: `_log_filter` does the work and always says no."""
-
-
-class ClientCallBreadcrumbs(SpanProcessor):
-    """Outgoing httpx/requests calls (their CLIENT spans, ended in the request's context) become
-    breadcrumbs of the request."""
-
-    def on_end(self, span: ReadableSpan) -> None:
-        trail = _trail.get()
-        if trail is None or span.kind is not _CLIENT:
-            return
-        try:
-            attributes = span.attributes or {}
-            duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
-            trail.add(("http", (span.start_time or 0) / 1e9, attributes.get("http.request.method", ""),
-                       attributes.get("url.full", ""), attributes.get("http.response.status_code"),
-                       attributes.get("error.type"), round(duration_ms, 3)))
-        except Exception:  # noqa: BLE001
-            dropped(SIGNAL, "sdk_error")
-
-
 # --- request-path hooks ---------------------------------------------------------------------
-@dataclass
-class Captured:
-    """What the request path hands over: a snapshot, no formatting."""
-
-    time_ns: int
-    method: str
-    scheme: str
-    host: str
-    path: str
-    query: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    route: str
-    status: int
-    trace_id: int
-    span_id: int
-    trace_flags: int
-    error: BaseException | None
-    logged: Any
-    crumbs: list[tuple[Any, ...]] = field(default_factory=list)
-
-
 def asgi_started(span: Any, scope: MutableMapping[str, Any], receive: Any) -> Any:
     """Called once per request after the server span starts: starts its trail, and returns `receive`,
     wrapped to keep the first BODY_EXCERPT bytes when the request may carry a body."""
     if _reporter is None:
         return receive
-    trail = scope[TRAIL_KEY] = RequestTrail()
-    _trail.set(trail)
+    trail = begin(scope)
     if scope.get("method") not in _BODY_METHODS:
         return receive
     excerpt = trail.body = bytearray()
@@ -192,66 +77,20 @@ def wsgi_started(span: Any, environ: dict[str, Any]) -> None:
     """The WSGI twin of `asgi_started`: wraps `wsgi.input` in place."""
     if _reporter is None:
         return
-    trail = environ[TRAIL_KEY] = RequestTrail()
-    _trail.set(trail)
+    trail = begin(environ)
     if environ.get("REQUEST_METHOD") in _BODY_METHODS and "wsgi.input" in environ:
         try:
-            stream = environ["wsgi.input"] = _KeepingInput(environ["wsgi.input"])
+            stream = environ["wsgi.input"] = KeepingInput(environ["wsgi.input"])
             trail.body = stream.excerpt
         except Exception:  # noqa: BLE001
             dropped(SIGNAL, "sdk_error")
-
-
-class _KeepingInput:
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.excerpt = bytearray()
-
-    def _keep(self, data: bytes) -> bytes:
-        if len(self.excerpt) < BODY_EXCERPT and data:
-            self.excerpt.extend(data[:BODY_EXCERPT - len(self.excerpt)])
-        return data
-
-    def read(self, *args: Any) -> bytes:
-        return self._keep(self.stream.read(*args))
-
-    def readinto(self, buffer: Any) -> int | None:  # Werkzeug reads this way when the stream has it
-        readinto = getattr(self.stream, "readinto", None)
-        if readinto is None:  # PEP 3333 promises only read(); fill the buffer from it
-            data = self.stream.read(len(buffer))
-            buffer[:len(data)] = data
-            size = len(data)
-        else:
-            size = readinto(buffer)
-        if size:
-            self._keep(bytes(memoryview(buffer)[:size]))
-        return size
-
-    def readline(self, *args: Any) -> bytes:
-        return self._keep(self.stream.readline(*args))
-
-    def readlines(self, *args: Any) -> list[bytes]:
-        return [self._keep(line) for line in self.stream.readlines(*args)]
-
-    def __iter__(self) -> Any:
-        return (self._keep(line) for line in self.stream)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
-
-def _end_trail(carrier: MutableMapping[str, Any]) -> RequestTrail | None:
-    trail = carrier.get(TRAIL_KEY)
-    if trail is not None and _trail.get() is trail:
-        _trail.set(None)  # a server thread or task that runs the next request starts clean
-    return trail
 
 
 def asgi_ended(span: Any, scope: MutableMapping[str, Any], route: str, status: int,
                error: BaseException | None) -> None:
     """Called once per request before the server span ends; O(1) unless the request failed."""
     try:
-        trail = _end_trail(scope)
+        trail = end_trail(scope)
         if (error is None and status < 500) or _reporter is None or trail is None:
             return
         context = span.context
@@ -274,7 +113,7 @@ def asgi_ended(span: Any, scope: MutableMapping[str, Any], route: str, status: i
 def wsgi_ended(span: Any, environ: dict[str, Any], route: str, status: int, error: BaseException | None) -> None:
     """The WSGI twin of `asgi_ended`."""
     try:
-        trail = _end_trail(environ)
+        trail = end_trail(environ)
         if (error is None and status < 500) or _reporter is None or trail is None:
             return
         context = span.context
@@ -302,181 +141,6 @@ def _submit(span: Any, captured: Captured) -> None:
         # The framework caught the exception and logged it: it is this 5xx's cause.
         span.record_exception(captured.logged.value)
     reporter.submit(captured)
-
-
-# --- building a report (worker thread) -------------------------------------------------------
-@dataclass(frozen=True)
-class Frame:
-    file: str
-    line: int
-    function: str
-    source: str
-    in_app: bool
-    culprit: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "function": self.function, "source": self.source,
-                "in_app": self.in_app, "culprit": self.culprit}
-
-
-class CodeMap:
-    """In-app or not, and a short display path, per file. In-app = the app's own code: not the
-    standard library, not site-packages, not this SDK; code of the app's own package counts even
-    when it is installed into site-packages."""
-
-    def __init__(self, app: App | None) -> None:
-        self.app_roots = tuple(self._app_roots(app))
-        self.outside = tuple(str(Path(p).resolve()) + os.sep for p in {sysconfig.get_paths()[k] for k in (
-            "stdlib", "platstdlib", "purelib", "platlib")})
-        self._in_app: dict[str, bool] = {}
-        self._display: dict[str, str] = {}
-
-    @staticmethod
-    def _app_roots(app: App | None) -> Iterable[str]:
-        if app is None or not app.file or app.module == "__main__":
-            return ()
-        path = Path(app.file).resolve()
-        depth = app.module.count(".") + (path.name == "__init__.py")
-        return (str(path.parents[depth]) + os.sep,) if depth < len(path.parents) else ()
-
-    def in_app(self, filename: str) -> bool:
-        found = self._in_app.get(filename)
-        if found is None:
-            found = self._in_app[filename] = self._classify(filename)
-        return found
-
-    def _classify(self, filename: str) -> bool:
-        if filename.startswith("<"):
-            return False
-        path = os.path.realpath(filename)
-        if path.startswith(_SDK_DIR):
-            return False
-        for root in self.app_roots:  # the app's package, even installed; not a virtualenv inside it
-            if path.startswith(root) and not _LIBRARY_DIRS & set(path[len(root):].split(os.sep)):
-                return True
-        if _LIBRARY_DIRS & set(path.split(os.sep)):
-            return False
-        return not any(path.startswith(root) for root in self.outside)
-
-    def display(self, filename: str) -> str:
-        """The path relative to its sys.path entry (`payments/fees.py`, `starlette/routing.py`): short,
-        and the same on every host and virtualenv."""
-        found = self._display.get(filename)
-        if found is None:
-            path = os.path.realpath(filename) if not filename.startswith("<") else filename
-            best = ""
-            for entry in sys.path:
-                root = os.path.realpath(entry or os.getcwd()) + os.sep
-                if path.startswith(root) and len(root) > len(best):
-                    best = root
-            found = self._display[filename] = path[len(best):] if best else path
-        return found
-
-
-def _cap(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-class ReportBuilder:
-    def __init__(self, app: App | None, redact: Callable[[str], str]) -> None:
-        self.code = CodeMap(app)
-        self.redact = redact
-
-    def scrub(self, text: str) -> str:
-        """Free text (a body, a log message, an exception message): secrets after sensitive keys
-        (`password=...`, `"token": "..."`, `api_key=...`), then the PII rules."""
-        return self.redact(_SENSITIVE_PAIR.sub(lambda m: m.group(1) + _quoted(m.group(2)), text))
-
-    def frames(self, tb: TracebackType | None, source: bool = True) -> list[Frame]:
-        """Outermost first, the innermost MAX_FRAMES; `source=False` skips reading source lines (enough
-        for the fingerprint and the metric of an occurrence that will not be reported in full)."""
-        raw = []
-        while tb is not None:
-            code = tb.tb_frame.f_code
-            raw.append((code.co_filename, tb.tb_lineno, getattr(code, "co_qualname", code.co_name)))
-            tb = tb.tb_next
-        raw = raw[-MAX_FRAMES:]
-        culprit = max((i for i, (file, _, _) in enumerate(raw) if self.code.in_app(file)), default=-1)
-        return [Frame(self.code.display(file), line, function,
-                      _cap(linecache.getline(file, line).strip(), TEXT_CAP) if source else "",
-                      self.code.in_app(file), i == culprit)
-                for i, (file, line, function) in enumerate(raw)]
-
-    def url(self, captured: Captured) -> str:
-        return redact_url(f"{captured.scheme}://{captured.host}{captured.path}"
-                          + (f"?{captured.query}" if captured.query else ""), self.redact)
-
-    def request_data(self, captured: Captured) -> dict[str, Any]:
-        query: dict[str, Any] = {}
-        for key, value in parse_qsl(captured.query, keep_blank_values=True)[:20]:
-            shown = REDACTED if SENSITIVE_KEY.search(key) else _cap(self.redact(value), TEXT_CAP)
-            query.setdefault(_cap(key, 100), []).append(shown)
-        headers = {}
-        for name, value in captured.headers:
-            if name in HEADER_ALLOWLIST:
-                headers[name] = _cap(redact_url(value, self.redact) if name == "referer" else self.redact(value),
-                                     TEXT_CAP)
-        data: dict[str, Any] = {"query": {k: v[0] if len(v) == 1 else v for k, v in query.items()},
-                                "headers": headers}
-        if captured.body:
-            text = captured.body.decode("utf-8", "replace")
-            form = any(k == "content-type" and v.startswith("application/x-www-form-urlencoded")
-                       for k, v in captured.headers)
-            data["body"] = _redact_query(text, self.redact) if form else self.scrub(text)
-            data["body_truncated"] = len(captured.body) >= BODY_EXCERPT
-        if len(json.dumps(data)) > REQUEST_CAP:
-            data = {"truncated": True, "headers": headers}
-        return data
-
-    def breadcrumbs(self, crumbs: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-        out = []
-        for crumb in crumbs:
-            if crumb[0] == "log":
-                _, stamp, level, name, message = crumb
-                out.append({"type": "log", "time": _rfc3339(stamp), "level": level, "logger": name,
-                            "message": _cap(self.scrub(message), TEXT_CAP)})
-            else:
-                _, stamp, method, url, status, error, duration_ms = crumb
-                item = {"type": "http", "time": _rfc3339(stamp), "method": method,
-                        "url": _cap(redact_url(url, self.redact), TEXT_CAP), "status_code": status,
-                        "duration_ms": duration_ms}
-                if error:
-                    item["error"] = error
-                out.append(item)
-        return sorted(out, key=lambda c: c["time"])
-
-
-def _type_name(error: BaseException) -> str:
-    """Fully qualified, as semconv asks (`json.decoder.JSONDecodeError`); builtins stay short."""
-    kind = type(error)
-    return kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
-
-
-def _quoted(value: str) -> str:
-    return f'"{REDACTED}"' if value.startswith('"') else f"'{REDACTED}'" if value.startswith("'") else REDACTED
-
-
-def _rfc3339(stamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(stamp)) + f".{int((stamp % 1) * 1e6):06d}Z"
-
-
-def redact_url(url: str, redact: Callable[[str], str]) -> str:
-    """Credentials and sensitive query values become REDACTED (semconv `url.full`); PII anywhere else
-    goes through the SDK's redaction rules."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return redact(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{REDACTED}:{REDACTED}@" + netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, netloc, redact(parts.path), _redact_query(parts.query, redact), ""))
-
-
-def _redact_query(query: str, redact: Callable[[str], str]) -> str:
-    """`a=1&token=x&email=a%40b.c` -> `a=1&token=REDACTED&email=[REDACTED]` (values decoded first)."""
-    return urlencode([(k, REDACTED if SENSITIVE_KEY.search(k) else redact(v))
-                      for k, v in parse_qsl(query, keep_blank_values=True)], safe="[]")
 
 
 class RateLimiter:
@@ -579,60 +243,23 @@ class Reporter:
     def process(self, captured: Captured) -> Record | None:
         """Count the error; for a full report (the rate limiter admits it), log it and return its OTLP
         record. A suppressed occurrence costs a walk of its traceback, no source lines or formatting."""
-        error = captured.error
-        if error is None and captured.logged is not None:
-            error = captured.logged.value
-        tb = error.__traceback__ if error is not None else None
-        frames = self.builder.frames(tb, source=False)
-        culprit = next((f for f in frames if f.culprit), None)
-        exc_type = _type_name(error) if error is not None else f"HTTP {captured.status}"
-        in_app = [f for f in frames if f.in_app] or frames
-        fingerprint = hashlib.sha256("\n".join(
-            [exc_type, *(f"{f.file}:{f.function}" for f in in_app)]
-            + ([] if frames else [f"{captured.method} {captured.route}"])).encode()).hexdigest()[:16]
+        occurrence = self.builder.identify(captured)
+        culprit = occurrence.culprit
         assert _exceptions_guard is not None
-        _exceptions_guard.child((exc_type, culprit.function if culprit else "", culprit.file if culprit else "",
+        _exceptions_guard.child((occurrence.type, culprit.function if culprit else "", culprit.file if culprit else "",
                                  str(culprit.line) if culprit else "")).inc()
-        count = self.limiter.admit(fingerprint, time.monotonic())
+        count = self.limiter.admit(occurrence.fingerprint, time.monotonic())
         if not count:
             return None
-        frames = self.builder.frames(tb, source=True)
-        culprit = next((f for f in frames if f.culprit), None)
-        attributes = self.attributes(captured, error, exc_type, frames, culprit)
-        attributes["bongsu.error.fingerprint"] = fingerprint
+        attributes = self.builder.attributes(captured, occurrence)
         attributes["bongsu.error.count"] = count
-        body = f"{exc_type}: {attributes['exception.message']}"
-        if culprit is not None:
-            body += f" at {culprit.file}:{culprit.line} in {culprit.function}"
+        body = f"{occurrence.type}: {attributes['exception.message']}"
+        if "code.file.path" in attributes:
+            body += (f" at {attributes['code.file.path']}:{attributes['code.line.number']} in "
+                     f"{attributes['code.function.name']}")
         self._log(captured, body, attributes)
         return Record(captured.time_ns, body, attributes, captured.trace_id, captured.span_id,
                       captured.trace_flags, event_name="exception")
-
-    def attributes(self, captured: Captured, error: BaseException | None, exc_type: str, frames: list[Frame],
-                   culprit: Frame | None) -> dict[str, Any]:
-        """The full report's attributes (docs/contracts.md, "Error reports on the wire")."""
-        builder = self.builder
-        if error is not None:
-            message = _cap(builder.scrub(str(error)), MESSAGE_CAP)
-            stack = builder.scrub("".join(traceback.format_exception(type(error), error, error.__traceback__)))
-            stack = stack if len(stack) <= STACK_CAP else "…" + stack[-STACK_CAP:]
-        else:
-            message = f"{captured.status} response to {captured.method} {captured.route} (no exception reached the SDK)"
-            stack = ""
-        url = builder.url(captured)
-        attributes: dict[str, Any] = {
-            "exception.type": exc_type, "exception.message": message, "exception.stacktrace": stack,
-            "url.full": url, "url.path": urlsplit(url).path, "http.request.method": captured.method,
-            "http.route": captured.route, "http.response.status_code": captured.status,
-            "error.type": exc_type if error is not None else str(captured.status),
-            "bongsu.error.frames": json.dumps([f.as_json() for f in frames]),
-            "bongsu.error.breadcrumbs": json.dumps(builder.breadcrumbs(captured.crumbs)),
-            "bongsu.error.request": json.dumps(builder.request_data(captured)),
-        }
-        if culprit is not None:
-            attributes.update({"code.function.name": culprit.function, "code.file.path": culprit.file,
-                               "code.line.number": culprit.line, "code.line.source": culprit.source})
-        return attributes
 
     def _log(self, captured: Captured, body: str, attributes: dict[str, Any]) -> None:
         """One JSON log record, in the request's trace, shipped like every log line."""
@@ -706,7 +333,7 @@ def start(config: dict[str, Any], app: App | None, redact: Callable[[str], str],
     if not config["enabled"]:
         return
     _reporter = Reporter(app, redact, resource, config["url"], config["token"], config["interval_s"], max_series)
-    _handler_id = logger.add(_no_sink, level=log_level, filter=_log_filter, format="", backtrace=False,
+    _handler_id = logger.add(no_sink, level=log_level, filter=log_filter, format="", backtrace=False,
                              diagnose=False, catch=False)
     if provider is not None:
         provider.add_span_processor(ClientCallBreadcrumbs())
