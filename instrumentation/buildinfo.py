@@ -69,6 +69,10 @@ def caller_app(app_module: str | None = None) -> App:
     frame: FrameType | None = sys._getframe(1)  # noqa: SLF001 - the only way to find the caller
     while frame is not None and (frame.f_code.co_filename.startswith(_SDK_DIR)
                                  or frame.f_code.co_filename.startswith("<frozen")):
+        if frame.f_code.co_name == "current":
+            # A middleware initialised the SDK before any init(): the caller is the web server or
+            # framework, whose version and package are not the app's.
+            return App("", None)
         frame = frame.f_back
     if frame is None:
         return App("__main__", None)

@@ -162,3 +162,24 @@ def test_identity_is_on_every_span_log_line_and_the_info_metric(sdk, otlp):
     sdk(service_version="1.5.1", revision="bcd2345", build_package="payments==1.5.1")
     assert sample("bongsu_build_info", version="1.5.1", revision="bcd2345", package="payments==1.5.1") == 1
     assert sample("bongsu_build_info", version="1.5.0", revision="abc1234def", package="payments==1.5.0") == 0
+
+
+def test_a_middleware_initialising_the_sdk_does_not_take_the_framework_for_the_app(tmp_path):
+    # No init(): the first request initialises the SDK from inside Starlette (an installed
+    # distribution), which must not become the build's version or package.
+    code = """
+import json
+import instrumentation
+from instrumentation import lifecycle
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+app = instrumentation.instrument_asgi(Starlette(routes=[Route("/", lambda r: PlainTextResponse("ok"))]))
+assert TestClient(app).get("/").status_code == 200
+print(json.dumps(dict(lifecycle.current().resource.attributes)))
+"""
+    resource = json.loads(run_python(code, {"BONGSU_LOG_LEVEL": "ERROR"}).strip().splitlines()[-1])
+    assert resource["service.version"] == "unknown"
+    assert resource["bongsu.build.package"] == "unknown"
