@@ -207,7 +207,8 @@ def test_asgi_report_at_the_wire_field_by_field(sdk, receiver):
         content=json.dumps({"card": "4111 1111 1111 1111", "password": "hunter2", "email": "dave@example.com",
                             "note": "gift"}),
         headers={"Authorization": "Bearer user-secret", "Cookie": "session=s-secret", "User-Agent": "shop-tests/1",
-                 "X-Request-Id": "req-42", "Content-Type": "application/json"})
+                 "X-Request-Id": "req-42", "Content-Type": "application/json",
+                 "Referer": "https://u:pw-secret@shop.example/u/zoe@example.com/cart?ref_token=r-secret&step=2"})
     assert response.status_code == 500
     assert receiver.upstream_calls == 1
 
@@ -272,12 +273,15 @@ def test_asgi_report_at_the_wire_field_by_field(sdk, receiver):
     assert data["query"] == {"email": "[REDACTED]", "token": "REDACTED", "page": "2"}
     assert data["headers"]["user-agent"] == "shop-tests/1"
     assert data["headers"]["x-request-id"] == "req-42"
+    assert data["headers"]["referer"] == \
+        "https://REDACTED:REDACTED@shop.example/u/[REDACTED]/cart?ref_token=REDACTED&step=2"
     assert "authorization" not in data["headers"] and "cookie" not in data["headers"]
     assert json.loads(data["body"]) == {"card": "[REDACTED]", "password": "REDACTED", "email": "[REDACTED]",
                                         "note": "gift"}
     assert data["body_truncated"] is False
     wire = b"".join(request.SerializeToString() for _, request in receiver.logs)
-    for secret in (b"hunter2", b"4111", b"example.com", b"t-secret", b"user-secret", b"s-secret", b"k-123"):
+    for secret in (b"hunter2", b"4111", b"example.com", b"t-secret", b"user-secret", b"s-secret", b"k-123",
+                   b"r-secret", b"pw-secret"):
         assert secret not in wire, secret
 
     # The same report as one JSON log line, in the request's trace.
