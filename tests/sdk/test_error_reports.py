@@ -197,7 +197,66 @@ def flask_shop(upstream: str) -> Any:
     return app
 
 
+def fastapi_factory() -> Any:
+    """Served by a real uvicorn in its own process: a sync endpoint (FastAPI runs it in a threadpool,
+    which must inherit the request's trail) that calls upstream with `requests`, then fails."""
+    import os
+
+    from fastapi import FastAPI
+
+    instrumentation.init(service_name="payments", service_version="1.5.0", revision="0123abcd")
+    app = FastAPI()
+    upstream = os.environ["UPSTREAM_URL"]
+
+    @app.get("/fees/{order_id}")
+    def fee(order_id: str) -> dict[str, str]:
+        requests.get(upstream + "/upstream", timeout=5)
+        logger.info("fee for {}", order_id)
+        return {"fee": str(compute_fee(order_id))}
+
+    return instrumentation.instrument_asgi(app)
+
+
+def compute_fee(order_id: str) -> float:
+    return 100 / len(order_id.strip("o-"))  # CULPRIT-UVICORN
+
+
 # --- tests ------------------------------------------------------------------------------------
+def test_a_real_uvicorn_server_with_a_threadpool_endpoint(receiver, tmp_path):
+    import sys
+
+    from bongsu.processes import Child, free_port
+
+    root = Path(__file__).resolve().parents[2]
+    port = free_port()
+    child = Child("payments", [sys.executable, "-m", "uvicorn", "tests.sdk.test_error_reports:fastapi_factory",
+                               "--factory", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+                  tmp_path / "payments.log", health_url=f"http://127.0.0.1:{port}/livez", cwd=root,
+                  env={"BONGSU_ERROR_REPORTS_URL": receiver.url, "UPSTREAM_URL": receiver.base,
+                       "PYTHONPATH": str(root)})
+    try:
+        child.start().wait_healthy(60)
+        assert httpx.get(f"http://127.0.0.1:{port}/fees/o-7", timeout=10).status_code == 200
+        response = httpx.get(f"http://127.0.0.1:{port}/fees/o-?customer=amy@example.com", timeout=10)
+        assert response.status_code == 500
+        _, resource, record = receiver.wait_for(1)[0]
+    finally:
+        child.stop()
+    attributes = _attributes(record)
+    assert (resource["service.version"], resource["vcs.ref.head.revision"]) == ("1.5.0", "0123abcd")
+    assert attributes["exception.type"] == "ZeroDivisionError"
+    assert (attributes["code.function.name"], attributes["code.line.number"]) == \
+        ("compute_fee", _line_of("# CULPRIT-UVICORN"))
+    assert attributes["http.route"] == "/fees/{order_id}"
+    assert attributes["url.full"] == f"http://127.0.0.1:{port}/fees/o-?customer=[REDACTED]"
+    crumbs = json.loads(attributes["bongsu.error.breadcrumbs"])
+    assert [c["type"] for c in crumbs] == ["http", "log"], crumbs  # both made in the threadpool
+    assert crumbs[0]["url"] == f"{receiver.base}/upstream" and crumbs[0]["status_code"] == 200
+    assert crumbs[1]["message"] == "fee for o-"
+    assert len(receiver.records()) == 1  # the 200 made none
+
+
+
 def test_asgi_report_at_the_wire_field_by_field(sdk, receiver):
     handle = sdk(service_version="1.5.0", revision="abc1234def567", build_package="payments==1.5.0",
                  otlp_endpoint=receiver.base, error_reports_url=receiver.url, error_reports_token=TOKEN)
