@@ -3,7 +3,8 @@ built so that it never slows or breaks the host service.
 
 Owns: the HTTP RED metrics and health endpoints (ASGI and WSGI middlewares), trace context in and out
 (httpx/requests), the JSON log pipeline with trace correlation, PII redaction and fluent shipping,
-typed business metrics, A/B experiments, and the SDK's own drop and cardinality counters.
+typed business metrics, A/B experiments, the SDK's own drop and cardinality counters, the build
+identity (version, commit, package) on every signal, and an error report for every failing request.
 """
 
 from instrumentation.asgi import instrument_asgi

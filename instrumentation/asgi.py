@@ -19,8 +19,9 @@ from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 from prometheus_client import CollectorRegistry
 
-from instrumentation import exposition, health, lifecycle
+from instrumentation import buildinfo, errorreports, exposition, health, lifecycle
 from instrumentation import fastapi_telemetry
+from instrumentation.guard import LabelGuard
 from instrumentation.lifecycle import State
 from instrumentation.propagation import extract_asgi
 from instrumentation.red import RedMetrics, method_label
@@ -44,12 +45,14 @@ class Telemetry:
         self.tracer_provider = tracer_provider
         self._spans: ServerSpans | None = None
         self._red: RedMetrics | None = None
+        self._exceptions: LabelGuard | None = None
 
     def spans(self, state: State) -> ServerSpans:
         if self.tracer_provider is None:
             return state.spans
         if self._spans is None:
             self._spans = ServerSpans(self.tracer_provider, state.spans.redactor)
+            errorreports.breadcrumbs_from(self.tracer_provider)  # its client spans, too, are breadcrumbs
         return self._spans
 
     def red(self, state: State) -> RedMetrics:
@@ -58,7 +61,13 @@ class Telemetry:
         if self._red is None:
             settings = state.settings
             self._red = RedMetrics(settings.buckets, settings.max_series, settings.exemplars, self.registry)
+            self._exceptions = errorreports.exceptions_in(self.registry, settings.max_series)
+            buildinfo.expose_in(self.registry)  # its /metrics carries the deploy marker too
         return self._red
+
+    def exceptions(self) -> LabelGuard | None:
+        """`bongsu_exceptions_total` of the injected registry (made by `red()`); None: the global one."""
+        return self._exceptions
 
 
 class BongsuASGIMiddleware:
@@ -115,6 +124,7 @@ class BongsuASGIMiddleware:
             await self.app(scope, receive, send)
             return
         status = [0]
+        receive = errorreports.asgi_started(span, scope, receive)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -129,20 +139,22 @@ class BongsuASGIMiddleware:
             raise
         finally:
             try:
-                _finish(spans, red, scope, span, method, root_path, status[0], error, started)
+                _finish(spans, red, self.telemetry.exceptions(), scope, span, method, root_path, status[0], error,
+                        started)
             except Exception:  # noqa: BLE001
                 dropped("metrics", "sdk_error")
             otel_context.detach(token)
 
 
-def _finish(spans: ServerSpans, red: RedMetrics, scope: Scope, span: Span, method: str, root_path: str,
-            status: int, error: BaseException | None, started: float) -> None:
+def _finish(spans: ServerSpans, red: RedMetrics, exceptions: LabelGuard | None, scope: Scope, span: Span,
+            method: str, root_path: str, status: int, error: BaseException | None, started: float) -> None:
     route = asgi_route(scope, root_path)
     # Cancelled before any response (the client went away, the server is stopping): no status code
-    # and no error, so it burns no error budget.
+    # and no error, so it burns no error budget (and makes no error report).
     cancelled = isinstance(error, asyncio.CancelledError) and not status
     code = None if cancelled else status or 500
-    spans.finish(span, method, route, code, error, cancelled)
+    cause = errorreports.asgi_ended(span, scope, route, code, error, exceptions)
+    spans.finish(span, method, route, code, error if error is not None else cause, cancelled)
     context = span.get_span_context()
     red.finished(method, route, code, time.perf_counter() - started,
                  context.trace_id if context.trace_flags.sampled else None)

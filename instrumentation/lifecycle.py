@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import Sampler
 from prometheus_client import Info
 
+from instrumentation import buildinfo, errorreports
 from instrumentation import identity as identity_mod
 from instrumentation import logs, propagation, settings as settings_mod, tracing
 from instrumentation.fluent import FluentShipper
@@ -38,6 +39,7 @@ class State:
     arguments: dict[str, Any] = field(default_factory=dict)
     automatic: bool = False
     handler_id: int = -1
+    build: buildinfo.BuildInfo | None = None
     _identity: dict[str, str] = field(default_factory=dict)
     _identity_pid: int = -1
 
@@ -49,7 +51,7 @@ class State:
             if self.provider is not None:
                 self.resource = self.provider.resource
             elif self._identity_pid != -1:
-                self.resource = identity_mod.build(self.settings)
+                self.resource = identity_mod.build(self.settings, self.build)
             self._identity = identity_mod.identity(self.resource)
             self._identity_pid = os.getpid()
             if _target_info is not None:
@@ -90,8 +92,16 @@ def init(service_name: str | None = None, *, sampler: Sampler | None = None, **o
             # A request arrived before init() and the SDK started with defaults: apply these arguments.
             logger.info("init: re-initialising; a request had initialised the SDK with defaults first")
             shutdown(timeout=_state.settings.shutdown_timeout)
+        arguments = _arguments(service_name, sampler, options)
+        options = dict(options)
+        app = buildinfo.caller_app(options.pop("app_module", None))
+        reports = errorreports.load_options(options)
+        build = buildinfo.detect(app,
+                                 version=options.get("service_version"), revision=options.pop("revision", None),
+                                 package=options.pop("build_package", None))
         settings = settings_mod.load(service_name, **options)
-        resource = identity_mod.build(settings)
+        resource = identity_mod.build(settings, build)
+        buildinfo.publish(build)
         redactor = Redactor(settings.redact_patterns) if settings.redact else None
 
         provider: TracerProvider | None = None
@@ -116,12 +126,14 @@ def init(service_name: str | None = None, *, sampler: Sampler | None = None, **o
             host, port = settings.fluent_address
             shipper = FluentShipper(host, port, settings.fluent_tag, settings.log_queue_size)
         spans = ServerSpans(provider if provider is not None else trace.NoOpTracerProvider(), redactor)
-        state = State(settings, resource, provider, processor, _red, shipper, spans,
-                      arguments=_arguments(service_name, sampler, options))
+        state = State(settings, resource, provider, processor, _red, shipper, spans, arguments=arguments,
+                      build=build)
         state.identity  # noqa: B018 - computes it now, and sets target_info
         sink = logs.JsonSink(settings.log_stream, lambda: state.identity, redactor,
                              shipper.ship if shipper is not None else None)
         state.handler_id = logs.configure(sink, settings.log_level, settings.intercept_stdlib)
+        errorreports.start(reports, app, redactor or str, lambda: dict(state.resource.attributes), provider,
+                           settings.log_level, settings.max_series)
         _state = state
         if not _hooks_installed:
             if hasattr(os, "register_at_fork"):
@@ -180,6 +192,8 @@ def shutdown(timeout: float | None = None) -> bool:
     if state.processor is not None:
         # Spans first, with most of the budget; logs get the rest.
         delivered = state.processor.shutdown(max(0.0, (deadline - time.monotonic()) * 0.6))
+    # Error reports next (their log lines go to the shipper), with half of what is left.
+    delivered = errorreports.stop(max(0.0, (deadline - time.monotonic()) * 0.5)) and delivered
     if state.shipper is not None:
         delivered = state.shipper.close(max(0.0, deadline - time.monotonic())) and delivered
     try:

@@ -26,6 +26,7 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
+from instrumentation.buildinfo import BUILD_KEYS
 from instrumentation.otlp import OtlpHttpExporter
 from instrumentation.redaction import Redactor
 from instrumentation.settings import Settings
@@ -145,7 +146,9 @@ def global_provider(settings: Settings, resource: Resource, sampler: sampling.Sa
                 # the SDK's fork hook re-targets its tracers' resource the same way.
                 existing._update_resource(resource)  # noqa: SLF001 - opentelemetry-sdk 1.45, tested
             else:
-                logger.warning("init: the tracer provider set before init() keeps its resource {}",
+                _add_build_identity(existing, resource)
+                logger.warning("init: the tracer provider set before init() keeps its resource (the build identity "
+                               "added where it had none): {}",
                                dict(existing.resource.attributes))
         return existing
     provider = TracerProvider(sampler=SwitchableSampler(chosen), resource=resource, shutdown_on_exit=False)
@@ -155,6 +158,15 @@ def global_provider(settings: Settings, resource: Resource, sampler: sampling.Sa
         logger.warning("init: the global tracer provider {} is not an OpenTelemetry SDK provider; Bongsu's "
                        "server spans use their own provider", type(existing).__name__)
     return provider
+
+
+def _add_build_identity(provider: TracerProvider, wanted: Resource) -> None:
+    """A provider set before init() keeps what its resource says, but gains the build identity keys it
+    lacks, so its spans (and the logs and error reports that read its resource) say which build runs."""
+    missing = {key: wanted.attributes[key] for key in BUILD_KEYS
+               if key in wanted.attributes and key not in provider.resource.attributes}
+    if missing and hasattr(provider, "_update_resource"):
+        provider._update_resource(Resource(missing))  # noqa: SLF001 - opentelemetry-sdk 1.45, tested
 
 
 def _identity_differs(kept: Resource, wanted: Resource) -> bool:

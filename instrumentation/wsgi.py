@@ -14,8 +14,9 @@ from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 from prometheus_client import CollectorRegistry
 
-from instrumentation import exposition, health, lifecycle
+from instrumentation import errorreports, exposition, health, lifecycle
 from instrumentation.asgi import Telemetry
+from instrumentation.guard import LabelGuard
 from instrumentation.lifecycle import State
 from instrumentation.propagation import extract_wsgi
 from instrumentation.red import UNMATCHED, RedMetrics, method_label
@@ -114,6 +115,7 @@ class BongsuWSGIMiddleware:
             dropped("traces", "sdk_error")
             return self.app(environ, start_response)
         status = [0]
+        errorreports.wsgi_started(span, environ)
 
         def start_response_wrapper(status_line: str, headers: list[tuple[str, str]], exc_info: ExcInfo = None,
                                    /) -> object:
@@ -123,7 +125,8 @@ class BongsuWSGIMiddleware:
                 status[0] = 500
             return start_response(status_line, headers, exc_info)
 
-        finish = _Finisher(spans, red, self._route_of, environ, span, method, status, started)
+        finish = _Finisher(spans, red, self.telemetry.exceptions(), self._route_of, environ, span, method, status,
+                           started)
         try:
             body = self.app(environ, start_response_wrapper)
         except BaseException as exc:
@@ -162,10 +165,11 @@ def _span_attributes(environ: Environ, path: str, method: str, spans: ServerSpan
 
 
 class _Finisher:
-    def __init__(self, spans: ServerSpans, red: RedMetrics, route_of: RouteOf | None, environ: Environ,
-                 span: Span, method: str, status: list[int], started: float) -> None:
+    def __init__(self, spans: ServerSpans, red: RedMetrics, exceptions: LabelGuard | None, route_of: RouteOf | None,
+                 environ: Environ, span: Span, method: str, status: list[int], started: float) -> None:
         self.spans = spans
         self.red = red
+        self.exceptions = exceptions
         self.route_of = route_of
         self.environ = environ
         self.span = span
@@ -182,7 +186,8 @@ class _Finisher:
             environ = self.environ
             route = environ.get(ROUTE_KEY) or (self.route_of(environ) if self.route_of is not None else UNMATCHED)
             code = self.status[0] or 500
-            self.spans.finish(self.span, self.method, route, code, error)
+            cause = errorreports.wsgi_ended(self.span, environ, route, code, error, self.exceptions)
+            self.spans.finish(self.span, self.method, route, code, error if error is not None else cause)
             context = self.span.get_span_context()
             self.red.finished(self.method, route, code, time.perf_counter() - self.started,
                               context.trace_id if context.trace_flags.sampled else None)

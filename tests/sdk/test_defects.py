@@ -208,6 +208,9 @@ def test_request_cancelled_before_response_is_not_an_error(provider):
                                      {**labels, "http_response_status_code": ""}) == 1
     assert registry.get_sample_value("http_server_request_duration_seconds_count",
                                      {**labels, "http_response_status_code": "500"}) is None
+    instrumentation.shutdown(timeout=5)  # flushes the error reports: a client going away makes none
+    assert [s for m in registry.collect() if m.name == "bongsu_exceptions" for s in m.samples
+            if s.name == "bongsu_exceptions_total"] == []
 
 
 # --- forked workers --------------------------------------------------------------------------------
