@@ -105,13 +105,18 @@ async def drive_split(app: object, paths: list[str]) -> tuple[float, float]:
     return time.process_time() - started, time.thread_time() - thread_started
 
 
-def starlette_app(log: bool) -> object:
+def starlette_app(log: bool, enrich: bool = False) -> object:
     from loguru import logger
+    from opentelemetry import trace
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
     async def item(request):  # type: ignore[no-untyped-def]
+        if enrich:  # what application code does with the request's span
+            span = trace.get_current_span()
+            span.set_attribute("order.id", request.path_params["item_id"])
+            span.set_attribute("customer.tier", "gold")
         if log:
             logger.info("served item {}", request.path_params["item_id"])
         return PlainTextResponse("ok")
@@ -132,10 +137,38 @@ def overhead(endpoint: str, rounds: int, batch: int) -> dict:
     from prometheus_client import CollectorRegistry
     from prometheus_fastapi_instrumentator import Instrumentator
 
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    from instrumentation import tracing
+
+    class UserProcessor(SpanProcessor):
+        """A user's processor: looks at every span's start and end, as a tail sampler would."""
+
+        def __init__(self) -> None:
+            self.ended = 0
+
+        def on_start(self, span, parent_context=None) -> None:  # type: ignore[no-untyped-def]
+            span.set_attribute("deployment.region", "eu-1")
+
+        def on_end(self, span) -> None:  # type: ignore[no-untyped-def]
+            self.ended += 1
+
     devnull = open(os.devnull, "w")  # noqa: SIM115 - the JSON lines are written, then discarded
-    instrumentation.init(service_name="bench", otlp_endpoint=endpoint, log_stream=devnull)
+    state = instrumentation.init(service_name="bench", otlp_endpoint=endpoint, log_stream=devnull)
     variants: dict[str, object] = {"bare": starlette_app(log=False)}
-    variants["bongsu"] = instrumentation.instrument_asgi(starlette_app(log=True))
+    variants["bongsu"] = instrumentation.instrument_asgi(starlette_app(log=False))
+    # The same pipeline (Bongsu's bounded OTLP export) on a provider that also has a user processor;
+    # the handler sets two attributes on the current span. With and without one log line.
+    user_provider = TracerProvider(resource=state.resource, shutdown_on_exit=False)
+    user_processor = tracing.bounded_processor(state.settings, state.spans.redactor)
+    user_provider.add_span_processor(user_processor)
+    user_provider.add_span_processor(UserProcessor())
+    variants["bongsu_enriched"] = instrumentation.instrument_asgi(starlette_app(log=False, enrich=True),
+                                                                  tracer_provider=user_provider)
+    variants["bongsu_enriched_log"] = instrumentation.instrument_asgi(starlette_app(log=True, enrich=True),
+                                                                      tracer_provider=user_provider)
+    assert isinstance(trace.get_tracer_provider(), TracerProvider)
     tracer_provider = TracerProvider(resource=Resource.create({"service.name": "bench-otel"}))
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
     variants["otel_asgi"] = OpenTelemetryMiddleware(starlette_app(log=False), tracer_provider=tracer_provider,
@@ -161,6 +194,7 @@ def overhead(endpoint: str, rounds: int, batch: int) -> dict:
 
     asyncio.run(run())
     instrumentation.shutdown(timeout=5)
+    user_processor.shutdown()
     tracer_provider.shutdown()
     medians = {name: statistics.median(values) * 1e6 for name, values in per_request.items()}
     added = {name: medians[name] - medians["bare"] for name in medians if name != "bare"}
@@ -171,6 +205,9 @@ def overhead(endpoint: str, rounds: int, batch: int) -> dict:
                                     for name in thread_medians if name != "bare"},
         "ratio_vs_otel_asgi": added["bongsu"] / added["otel_asgi"],
         "ratio_vs_instrumentator": added["bongsu"] / added["instrumentator"],
+        "enriched_vs_otel_asgi": added["bongsu_enriched"] / added["otel_asgi"],
+        "enriched_vs_instrumentator": added["bongsu_enriched"] / added["instrumentator"],
+        "enriched_log_vs_instrumentator": added["bongsu_enriched_log"] / added["instrumentator"],
         "spread_us": {name: [min(v) * 1e6, max(v) * 1e6] for name, v in per_request.items()},
     }
 

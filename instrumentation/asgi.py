@@ -7,6 +7,7 @@ application, and the application's own exceptions pass through unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -14,32 +15,67 @@ from typing import Any
 from loguru import logger
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.trace import Span
+from opentelemetry.util.types import AttributeValue
+from prometheus_client import CollectorRegistry
 
-from instrumentation import exposition, health, lifecycle
+from instrumentation import buildinfo, errorreports, exposition, health, lifecycle
+from instrumentation import fastapi_telemetry
+from instrumentation.guard import LabelGuard
+from instrumentation.lifecycle import State
 from instrumentation.propagation import extract_asgi
-from instrumentation.red import method_label
-from instrumentation.routes import asgi_route
+from instrumentation.red import RedMetrics, method_label
+from instrumentation.routes import asgi_route, starlette_route_before
 from instrumentation.selfmetrics import dropped
-from instrumentation.serverspan import RequestSpan
+from instrumentation.serverspan import ServerSpans
 
 Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _disable_fastapi_native_telemetry(app: Any) -> None:
-    """FastAPI 0.16x makes its own server span and duration histogram once a global provider is set;
-    with ours that would double both. We turn its HTTP tracing, metrics and logs off for this app and
-    keep ours as the single server span (its operation spans need its server span, so they go too)."""
-    config = getattr(app, "_telemetry", None)
-    if isinstance(config, dict) and "tracing" in config:
-        config.update(tracing=False, metrics=False, logs=False, operation_spans=False)
+class Telemetry:
+    """What one middleware records into: the process's globals, or the registry and provider
+    given to `instrument_asgi`/`instrument_wsgi` (tests, several apps in one process)."""
+
+    def __init__(self, registry: CollectorRegistry | None, tracer_provider: trace.TracerProvider | None) -> None:
+        self.registry = registry
+        self.tracer_provider = tracer_provider
+        self._spans: ServerSpans | None = None
+        self._red: RedMetrics | None = None
+        self._exceptions: LabelGuard | None = None
+
+    def spans(self, state: State) -> ServerSpans:
+        if self.tracer_provider is None:
+            return state.spans
+        if self._spans is None:
+            self._spans = ServerSpans(self.tracer_provider, state.spans.redactor)
+            errorreports.breadcrumbs_from(self.tracer_provider)  # its client spans, too, are breadcrumbs
+        return self._spans
+
+    def red(self, state: State) -> RedMetrics:
+        if self.registry is None:
+            return state.red
+        if self._red is None:
+            settings = state.settings
+            self._red = RedMetrics(settings.buckets, settings.max_series, settings.exemplars, self.registry)
+            self._exceptions = errorreports.exceptions_in(self.registry, settings.max_series)
+            buildinfo.expose_in(self.registry)  # its /metrics carries the deploy marker too
+        return self._red
+
+    def exceptions(self) -> LabelGuard | None:
+        """`bongsu_exceptions_total` of the injected registry (made by `red()`); None: the global one."""
+        return self._exceptions
 
 
 class BongsuASGIMiddleware:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp, *, registry: CollectorRegistry | None = None,
+                 tracer_provider: trace.TracerProvider | None = None) -> None:
         self.app = app
-        _disable_fastapi_native_telemetry(app)
+        self.telemetry = Telemetry(registry, tracer_provider)
+        self.mark_fastapi = fastapi_telemetry.cooperate_with_fastapi(app)
 
     def __getattr__(self, name: str) -> Any:
         # `app.state`, `app.include_router(...)` and friends keep working on the wrapped app.
@@ -51,11 +87,13 @@ class BongsuASGIMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.mark_fastapi:
+            fastapi_telemetry.mark(scope)
         state = lifecycle.current()
         path = scope["path"]
         if path in state.settings.excluded_paths:
             if path == "/metrics":
-                await _metrics(state, scope, send)
+                await _metrics(state, self.telemetry.registry, scope, send)
             elif path == "/livez":
                 await _respond(send, *health.liveness(state.identity), health.CONTENT_TYPE)
             elif path == "/readyz":
@@ -65,22 +103,30 @@ class BongsuASGIMiddleware:
             return
         await self._traced(state, scope, receive, send)
 
-    async def _traced(self, state: Any, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _traced(self, state: State, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         try:
+            spans = self.telemetry.spans(state)
+            red = self.telemetry.red(state)
             method = method_label(scope["method"])
             root_path = scope.get("root_path", "")
             parent = extract_asgi(scope["headers"])
-            span = state.spans.start(parent, method, _span_attributes(scope, method))
-            token = otel_context.attach(trace.set_span_in_context(span.span, parent))
-            state.red.started(method)
+            name = method if method != "_OTHER" else "HTTP"
+            if spans.sampler_reads_name():
+                route_before = starlette_route_before(self.app, scope)
+                if route_before is not None:
+                    name = f"{name} {route_before}"
+            span = spans.start(parent, name, _span_attributes(scope, method, spans))
+            token = otel_context.attach(trace.set_span_in_context(span, parent))
+            red.started(method)
         except Exception:  # noqa: BLE001
             dropped("traces", "sdk_error")
             await self.app(scope, receive, send)
             return
         status = [0]
+        receive = errorreports.asgi_started(span, scope, receive)
 
-        async def send_wrapper(message: MutableMapping[str, Any]) -> None:
+        async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)
@@ -93,22 +139,54 @@ class BongsuASGIMiddleware:
             raise
         finally:
             try:
-                _finish(state, scope, span, method, root_path, status[0] or 500, error, started)
+                _finish(spans, red, self.telemetry.exceptions(), scope, span, method, root_path, status[0], error,
+                        started)
             except Exception:  # noqa: BLE001
                 dropped("metrics", "sdk_error")
             otel_context.detach(token)
 
 
-def _span_attributes(scope: Scope, method: str) -> dict[str, Any]:
-    attributes: dict[str, Any] = {"http.request.method": method, "url.path": scope["path"],
-                                  "url.scheme": scope.get("scheme", "http")}
+def _finish(spans: ServerSpans, red: RedMetrics, exceptions: LabelGuard | None, scope: Scope, span: Span,
+            method: str, root_path: str, status: int, error: BaseException | None, started: float) -> None:
+    route = asgi_route(scope, root_path)
+    # Cancelled before any response (the client went away, the server is stopping): no status code
+    # and no error, so it burns no error budget (and makes no error report).
+    cancelled = isinstance(error, asyncio.CancelledError) and not status
+    code = None if cancelled else status or 500
+    cause = errorreports.asgi_ended(span, scope, route, code, error, exceptions)
+    spans.finish(span, method, route, code, error if error is not None else cause, cancelled)
+    context = span.get_span_context()
+    red.finished(method, route, code, time.perf_counter() - started,
+                 context.trace_id if context.trace_flags.sampled else None)
+
+
+def _span_attributes(scope: Scope, method: str, spans: ServerSpans) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {"http.request.method": method, "url.path": scope["path"],
+                                             "url.scheme": scope.get("scheme", "http")}
     if method == "_OTHER":
         attributes["http.request.method_original"] = scope["method"]
+    host = user_agent = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1")
+        elif name == b"user-agent":
+            user_agent = value.decode("latin-1")
     server = scope.get("server")
-    if server:
+    if host:
+        address, _, port = host.rpartition(":") if host.rpartition(":")[2].isdigit() else (host, "", "")
+        attributes["server.address"] = address.strip("[]")
+        if port:
+            attributes["server.port"] = int(port)
+    elif server:
         attributes["server.address"] = server[0]
         if server[1] is not None:
             attributes["server.port"] = server[1]
+    if user_agent:
+        attributes["user_agent.original"] = user_agent
+    query = scope.get("query_string")
+    if query:
+        text = query.decode("latin-1")
+        attributes["url.query"] = spans.redactor(text) if spans.redactor else text
     client = scope.get("client")
     if client:
         attributes["client.address"] = client[0]
@@ -118,31 +196,16 @@ def _span_attributes(scope: Scope, method: str) -> dict[str, Any]:
     return attributes
 
 
-def _finish(state: Any, scope: Scope, span: RequestSpan, method: str, root_path: str, status: int,
-            error: BaseException | None, started: float) -> None:
-    route = asgi_route(scope, root_path)
-    attributes = span.attributes
-    attributes["http.route"] = route
-    attributes["http.response.status_code"] = status
-    span.name = f"{method} {route}"
-    if error is not None:
-        span.record_exception(error)
-    elif status >= 500:
-        span.set_error(str(status))
-    span.end()
-    state.red.finished(method, route, status, time.perf_counter() - started,
-                       span.context.trace_id if span.sampled else None)
-
-
-async def _metrics(state: Any, scope: Scope, send: Send) -> None:
+async def _metrics(state: State, registry: CollectorRegistry | None, scope: Scope, send: Send) -> None:
     token = state.settings.metrics_token
     headers = dict(scope["headers"])
     if token and headers.get(b"authorization", b"") != f"Bearer {token}".encode():
         await _respond(send, 401, b"metrics need Authorization: Bearer <BONGSU_METRICS_TOKEN>\n", "text/plain")
         return
     try:
-        body, content_type = exposition.render(headers.get(b"accept", b"").decode("latin-1"),
-                                               state.settings.multiprocess_dir)
+        accept = headers.get(b"accept", b"").decode("latin-1")
+        body, content_type = (exposition.render(accept, state.settings.multiprocess_dir) if registry is None
+                              else exposition.render(accept, None, registry))
     except Exception as exc:  # noqa: BLE001
         logger.exception("rendering /metrics failed")
         await _respond(send, 500, f"metrics unavailable: {type(exc).__name__}\n".encode(), "text/plain")
@@ -157,8 +220,12 @@ async def _respond(send: Send, status: int, body: bytes, content_type: str) -> N
     await send({"type": "http.response.body", "body": body})
 
 
-def instrument_asgi(app: Any) -> BongsuASGIMiddleware:
-    """Wrap any ASGI app (Starlette, FastAPI, ...) with Bongsu's metrics, tracing and health endpoints."""
+def instrument_asgi(app: ASGIApp, *, registry: CollectorRegistry | None = None,
+                    tracer_provider: trace.TracerProvider | None = None) -> BongsuASGIMiddleware:
+    """Wrap any ASGI app (Starlette, FastAPI, ...) with Bongsu's metrics, tracing and health endpoints.
+
+    `registry` (a prometheus_client CollectorRegistry) and `tracer_provider` default to the process's
+    globals that `init()` set up; pass them to record one app somewhere else."""
     if isinstance(app, BongsuASGIMiddleware):
         return app
-    return BongsuASGIMiddleware(app)
+    return BongsuASGIMiddleware(app, registry=registry, tracer_provider=tracer_provider)

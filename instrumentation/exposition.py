@@ -7,7 +7,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 
-def render(accept: str, multiprocess_dir: str | None) -> tuple[bytes, str]:
+def render(accept: str, multiprocess_dir: str | None, registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
     encoder, content_type = choose_encoder(accept)
     if multiprocess_dir:
         from prometheus_client import multiprocess
@@ -15,4 +15,4 @@ def render(accept: str, multiprocess_dir: str | None) -> tuple[bytes, str]:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)
         return encoder(registry), content_type
-    return encoder(REGISTRY), content_type
+    return encoder(registry), content_type

@@ -14,8 +14,10 @@ from loguru import logger
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import Sampler
 from prometheus_client import Info
 
+from instrumentation import buildinfo, errorreports
 from instrumentation import identity as identity_mod
 from instrumentation import logs, propagation, settings as settings_mod, tracing
 from instrumentation.fluent import FluentShipper
@@ -24,9 +26,6 @@ from instrumentation.red import RedMetrics
 from instrumentation.serverspan import ServerSpans
 from instrumentation.settings import Settings
 from instrumentation.spanqueue import BoundedSpanProcessor
-
-TRACER_NAME = "bongsu.instrumentation"
-
 
 @dataclass
 class State:
@@ -37,7 +36,10 @@ class State:
     red: RedMetrics
     shipper: FluentShipper | None
     spans: ServerSpans
+    arguments: dict[str, Any] = field(default_factory=dict)
+    automatic: bool = False
     handler_id: int = -1
+    build: buildinfo.BuildInfo | None = None
     _identity: dict[str, str] = field(default_factory=dict)
     _identity_pid: int = -1
 
@@ -49,7 +51,7 @@ class State:
             if self.provider is not None:
                 self.resource = self.provider.resource
             elif self._identity_pid != -1:
-                self.resource = identity_mod.build(self.settings)
+                self.resource = identity_mod.build(self.settings, self.build)
             self._identity = identity_mod.identity(self.resource)
             self._identity_pid = os.getpid()
             if _target_info is not None:
@@ -67,22 +69,49 @@ _hooks_installed = False
 def current() -> State:
     """The initialised state; initialises with defaults if a middleware is used before `init()`."""
     state = _state
-    return state if state is not None else init()
-
-
-def init(service_name: str | None = None, **options: Any) -> State:
-    """Set up metrics, traces and logs for this process; calling it again returns the same state."""
-    global _state, _red, _target_info, _hooks_installed
+    if state is not None:
+        return state
     with _lock:
         if _state is not None:
             return _state
-        settings = settings_mod.load(service_name, **options)
-        resource = identity_mod.build(settings)
+        state = init()
+        state.automatic = True
+        return state
 
-        provider, processor = (tracing.build(settings, resource) if settings.traces_enabled else (None, None))
-        if provider is not None:
-            _set_global_provider(provider)
-        propagation.instrument_http_clients()
+
+def init(service_name: str | None = None, *, sampler: Sampler | None = None, **options: Any) -> State:
+    """Set up metrics, traces and logs for this process. Calling it again returns the same state and
+    warns about every argument that differs from the first call (including a first call the SDK made
+    itself, with defaults, because a request arrived before `init()`)."""
+    global _state, _red, _target_info, _hooks_installed
+    with _lock:
+        if _state is not None:
+            if not _state.automatic:
+                _warn_ignored(_state, service_name, sampler, options)
+                return _state
+            # A request arrived before init() and the SDK started with defaults: apply these arguments.
+            logger.info("init: re-initialising; a request had initialised the SDK with defaults first")
+            shutdown(timeout=_state.settings.shutdown_timeout)
+        arguments = _arguments(service_name, sampler, options)
+        options = dict(options)
+        app = buildinfo.caller_app(options.pop("app_module", None))
+        reports = errorreports.load_options(options)
+        build = buildinfo.detect(app,
+                                 version=options.get("service_version"), revision=options.pop("revision", None),
+                                 package=options.pop("build_package", None))
+        settings = settings_mod.load(service_name, **options)
+        resource = identity_mod.build(settings, build)
+        buildinfo.publish(build)
+        redactor = Redactor(settings.redact_patterns) if settings.redact else None
+
+        provider: TracerProvider | None = None
+        processor = None
+        if settings.traces_enabled:
+            provider = tracing.global_provider(settings, resource, sampler)
+            resource = provider.resource
+            processor = tracing.bounded_processor(settings, redactor)
+            tracing.slot_for(provider).target = processor
+        propagation.instrument_http_clients(redactor)
 
         if _red is None:
             _red = RedMetrics(settings.buckets, settings.max_series, settings.exemplars)
@@ -96,13 +125,15 @@ def init(service_name: str | None = None, **options: Any) -> State:
         if settings.fluent_address is not None:
             host, port = settings.fluent_address
             shipper = FluentShipper(host, port, settings.fluent_tag, settings.log_queue_size)
-        state = State(settings, resource, provider, processor, _red, shipper,
-                      ServerSpans(provider, processor, TRACER_NAME))
+        spans = ServerSpans(provider if provider is not None else trace.NoOpTracerProvider(), redactor)
+        state = State(settings, resource, provider, processor, _red, shipper, spans, arguments=arguments,
+                      build=build)
         state.identity  # noqa: B018 - computes it now, and sets target_info
-        redactor = Redactor(settings.redact_patterns) if settings.redact else None
         sink = logs.JsonSink(settings.log_stream, lambda: state.identity, redactor,
                              shipper.ship if shipper is not None else None)
         state.handler_id = logs.configure(sink, settings.log_level, settings.intercept_stdlib)
+        errorreports.start(reports, app, redactor or str, lambda: dict(state.resource.attributes), provider,
+                           settings.log_level, settings.max_series)
         _state = state
         if not _hooks_installed:
             if hasattr(os, "register_at_fork"):
@@ -116,24 +147,18 @@ def init(service_name: str | None = None, **options: Any) -> State:
         return _state
 
 
-def _set_global_provider(provider: TracerProvider) -> None:
-    """The OTel API allows one global provider per process; re-init after shutdown reuses the slot."""
-    current_global = trace.get_tracer_provider()
-    if isinstance(current_global, _Delegating):
-        current_global.target = provider
-    else:
-        trace.set_tracer_provider(_Delegating(provider))
+def _arguments(service_name: str | None, sampler: Sampler | None, options: dict[str, Any]) -> dict[str, Any]:
+    return {"service_name": service_name, "sampler": sampler, **options}
 
 
-class _Delegating(trace.TracerProvider):
-    """The global provider: forwards to the live SDK provider, so `shutdown()` + `init()` (tests,
-    reloads) swap the target instead of hitting the OTel API's set-once rule."""
-
-    def __init__(self, target: TracerProvider) -> None:
-        self.target = target
-
-    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
-        return self.target.get_tracer(*args, **kwargs)
+def _warn_ignored(state: State, service_name: str | None, sampler: Sampler | None, options: dict[str, Any]) -> None:
+    first = state.arguments
+    given = _arguments(service_name, sampler, options)
+    ignored = sorted(name for name, value in given.items()
+                     if value is not None and first.get(name) is not value and first.get(name) != value)
+    if ignored:
+        logger.warning("init: already initialised; ignoring {} (call instrumentation.shutdown() first to "
+                       "re-initialise)", ", ".join(ignored))
 
 
 def _after_fork_in_child() -> None:
@@ -162,9 +187,13 @@ def shutdown(timeout: float | None = None) -> bool:
     budget = timeout if timeout is not None else state.settings.shutdown_timeout
     deadline = time.monotonic() + budget
     delivered = True
+    if state.provider is not None:
+        tracing.slot_for(state.provider).target = None
     if state.processor is not None:
         # Spans first, with most of the budget; logs get the rest.
         delivered = state.processor.shutdown(max(0.0, (deadline - time.monotonic()) * 0.6))
+    # Error reports next (their log lines go to the shipper), with half of what is left.
+    delivered = errorreports.stop(max(0.0, (deadline - time.monotonic()) * 0.5)) and delivered
     if state.shipper is not None:
         delivered = state.shipper.close(max(0.0, deadline - time.monotonic())) and delivered
     try:

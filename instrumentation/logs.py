@@ -20,6 +20,7 @@ from opentelemetry import trace
 
 from instrumentation.redaction import Redactor
 from instrumentation.selfmetrics import dropped
+from instrumentation.serverspan import SPAN_CONTEXT_ATTRIBUTE
 
 _INVALID_SPAN = trace.INVALID_SPAN
 
@@ -86,24 +87,38 @@ class JsonSink:
                  '","message":', _encode(redact(text) if redact else text),
                  ',"logger":', _encode(extra.get("logger_name") or record["name"]), self._identity_fragment()]
         span = trace.get_current_span()
-        if span is not _INVALID_SPAN:
-            context = span.get_span_context()
+        exception = record["exception"]
+        context = span.get_span_context() if span is not _INVALID_SPAN else None
+        if (context is None or not context.is_valid) and exception is not None:
+            # uvicorn/gunicorn log a request's traceback after its context ended: the span is on the error
+            context = getattr(exception.value, SPAN_CONTEXT_ATTRIBUTE, None)
+        if context is not None:
             if context.is_valid:
                 parts.append(',"trace_id":"%032x","span_id":"%016x","trace_flags":"%02x"'
                              % (context.trace_id, context.span_id, context.trace_flags))
         if extra:
-            fields = {key: redact(value) if redact and isinstance(value, str) else value
+            fields = {key: redact_value(value, redact) if redact else value
                       for key, value in extra.items() if key != "logger_name" and key not in _CORE_KEYS}
             if fields:
                 parts += [",", _encode(fields)[1:-1]]
-        exception = record["exception"]
         if exception is not None:
             parts += [',"exception":', _encode({
                 "type": getattr(exception.type, "__name__", str(exception.type)),
                 "message": redact(str(exception.value)) if redact else str(exception.value),
-                "stack": _stack(exception)})]
+                "stack": redact(_stack(exception)) if redact else _stack(exception)})]
         parts.append("}")
         return "".join(parts)
+
+
+def redact_value(value: object, redact: Redactor) -> object:
+    """Strings anywhere inside extras (dicts, lists, tuples) are redacted; other values pass through."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_value(item, redact) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [redact_value(item, redact) for item in value]
+    return value
 
 
 def _stack(exception: Any) -> str:
@@ -137,10 +152,27 @@ _STDLIB_LEVELS = {"TRACE": 5, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "SUC
                   "WARNING": logging.WARNING, "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}
 
 
+# Servers that install their own stderr handlers: under them a 5xx traceback would be plain text,
+# without trace ids, unredacted and never shipped.
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "gunicorn", "gunicorn.error",
+                  "gunicorn.access", "hypercorn.error", "hypercorn.access")
+
+
+def route_server_loggers() -> None:
+    """Hand uvicorn's and gunicorn's loggers to the pipeline: their own handlers go, records propagate
+    to the root logger's InterceptHandler (JSON, trace ids, redaction, shipping)."""
+    for name in SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        for handler in list(server_logger.handlers):
+            server_logger.removeHandler(handler)
+        server_logger.propagate = True
+
+
 def configure(sink: JsonSink, level: str, intercept_stdlib: bool) -> int:
     """Replace loguru's handlers with the JSON sink; returns the handler id."""
     logger.remove()
     handler_id = logger.add(sink, level=level, format="{message}", backtrace=False, diagnose=False, catch=False)
     if intercept_stdlib:
         logging.basicConfig(handlers=[InterceptHandler()], level=_STDLIB_LEVELS[level], force=True)
+        route_server_loggers()
     return handler_id

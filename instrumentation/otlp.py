@@ -7,6 +7,10 @@ host), so this encoder writes the protobuf wire format directly and reuses the e
 (key, value) pair it has seen. The output is the same `ExportTraceServiceRequest` (the tests decode
 it with opentelemetry-proto and compare it with OpenTelemetry's encoder); the transport is one
 `requests` POST per batch, no retries: a failed batch is dropped and counted by the processor.
+
+Every span leaving through it, the application's own included, has its free-text attributes
+(`exception.message`, `exception.stacktrace`, `url.query`, `url.full`) passed through the PII
+redactor, and credentials in `url.full` replaced, as the log pipeline does for records.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from instrumentation.errors import ConfigError
+from instrumentation.redaction import Redactor
 
 _PACK_Q = struct.Struct("<Q").pack
 _PACK_D = struct.Struct("<d").pack
@@ -67,14 +72,24 @@ def _any_value(value: Any) -> bytes:
 class Encoder:
     """ReadableSpans -> serialized ExportTraceServiceRequest."""
 
-    def __init__(self) -> None:
+    def __init__(self, redactor: Redactor | None = None) -> None:
         self._pairs: dict[tuple[int, str, Any], bytes] = {}
+        self._redactor = redactor
+
+    def _free_text(self, key: str, value: Any) -> Any:
+        if type(value) is not str:
+            return value
+        if key == "url.full":
+            from instrumentation.propagation import strip_credentials
+
+            value = strip_credentials(value)
+        return self._redactor(value) if self._redactor is not None else value
 
     def _key_value(self, number: int, key: str, value: Any) -> bytes:
         """A KeyValue as field `number` of its parent, cached (tag and length included) for the
         repeating pairs."""
         if key in _UNCACHED_KEYS:
-            return _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
+            return _field(number, _field(1, key.encode()) + _field(2, _any_value(self._free_text(key, value))))
         try:
             cached = self._pairs.get((number, key, value))
         except TypeError:  # unhashable value (a list attribute)
@@ -164,11 +179,11 @@ class OtlpHttpExporter(SpanExporter):
     """POST application/x-protobuf to an OTLP/HTTP traces URL. Honours OTEL_EXPORTER_OTLP_(TRACES_)HEADERS,
     _COMPRESSION (gzip) and _CERTIFICATE."""
 
-    def __init__(self, url: str, timeout_s: float) -> None:
+    def __init__(self, url: str, timeout_s: float, redactor: Redactor | None = None) -> None:
         env = os.environ
         self.url = url
         self.timeout_s = timeout_s
-        self.encoder = Encoder()
+        self.encoder = Encoder(redactor)
         source = "OTEL_EXPORTER_OTLP_TRACES_HEADERS" if env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") else \
             "OTEL_EXPORTER_OTLP_HEADERS"
         self.headers = {"Content-Type": "application/x-protobuf", **_headers(env.get(source, ""), source)}
@@ -193,6 +208,10 @@ class OtlpHttpExporter(SpanExporter):
         except Exception:  # noqa: BLE001 - refused, timed out, unencodable: the batch is dropped and counted
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS if 200 <= response.status_code < 300 else SpanExportResult.FAILURE
+
+    def after_fork(self) -> None:
+        """A forked worker gets its own session: the parent's pooled socket is not shared."""
+        self.session = requests.Session()
 
     def shutdown(self) -> None:
         self.session.close()

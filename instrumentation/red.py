@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 
-from prometheus_client import Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
 
 from bongsu import conventions
 from instrumentation.guard import LabelGuard
@@ -32,14 +32,16 @@ def method_label(method: str) -> str:
 
 
 class RedMetrics:
-    def __init__(self, buckets: tuple[float, ...], max_series: int, exemplars: bool) -> None:
+    def __init__(self, buckets: tuple[float, ...], max_series: int, exemplars: bool,
+                 registry: CollectorRegistry = REGISTRY) -> None:
         self.buckets = buckets
+        self.registry = registry
         self.exemplars = exemplars
         self.duration = Histogram(DURATION, "Duration of HTTP server requests.",
                                   list(conventions.HTTP_DURATION_LABELS),
-                                  buckets=buckets)
+                                  buckets=buckets, registry=registry)
         self.active = Gauge(ACTIVE, "Number of HTTP server requests in flight.", [conventions.HTTP_REQUEST_METHOD],
-                            multiprocess_mode="livesum")
+                            multiprocess_mode="livesum", registry=registry)
         self._guard = LabelGuard(self.duration, DURATION, 3, max_series)
         self._active = {m: self.active.labels(m) for m in (*KNOWN_METHODS, OTHER_METHOD)}
         # (series, bucket) -> when its exemplar was last set; bounded by max_series x buckets.
@@ -48,10 +50,11 @@ class RedMetrics:
     def started(self, method: str) -> None:
         self._active[method].inc()
 
-    def finished(self, method: str, route: str, status: int, seconds: float, trace_id: int | None) -> None:
-        """`trace_id` of the sampled request (None when not sampled) becomes the bucket's exemplar."""
+    def finished(self, method: str, route: str, status: int | None, seconds: float, trace_id: int | None) -> None:
+        """`trace_id` of the sampled request (None when not sampled) becomes the bucket's exemplar;
+        `status` None (no response was sent: the request was cancelled) is an empty status label."""
         self._active[method].dec()
-        child = self._guard.child((method, route, str(status)))
+        child = self._guard.child((method, route, str(status) if status else ""))
         if trace_id is not None and self.exemplars:
             key = (id(child), bisect_left(self.buckets, seconds))
             now = time.monotonic()

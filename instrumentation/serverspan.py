@@ -1,106 +1,123 @@
-"""The per-request server span, built cheaply.
+"""The per-request server span: a real OpenTelemetry SDK span from the provider's tracer.
 
-The OTel SDK's `Span` validates every attribute through `BoundedAttributes` and takes locks on each
-change; on this machine that is most of a request's instrumentation cost. A server span's
-attributes are known strings and ints, so this module samples with the provider's own sampler,
-takes ids from its id generator, puts a `NonRecordingSpan` in the context for the request (children
-and log records see the right trace and span ids), and hands a finished `ReadableSpan` to the
-bounded processor at the end: the same OTLP bytes, a fraction of the work.
+It is the current span while the request runs, so `trace.get_current_span()` in a handler can be
+enriched with the whole Span API; it passes through every processor on the provider (the user's and
+Bongsu's bounded exporter); an unsampled request gets a non-recording span with correct ids and
+nothing else. `finish()` applies the HTTP semantic conventions at the end of the request and keeps
+PII out of the exception event.
 """
 
 from __future__ import annotations
 
-import time
+import re
 import traceback
-from typing import Any
+from collections.abc import Mapping
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.sdk.trace.sampling import Sampler
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
-from instrumentation.spanqueue import BoundedSpanProcessor
+from instrumentation.red import UNMATCHED
+from instrumentation.redaction import Redactor
 
+SCOPE_NAME = "bongsu.instrumentation"
+SPAN_CONTEXT_ATTRIBUTE = "__bongsu_span_context__"
 _SERVER = SpanKind.SERVER
-_UNSET = Status(StatusCode.UNSET)
 _ERROR = Status(StatusCode.ERROR)
-_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
-_RANDOM = 0x02  # W3C level 2 "random trace id" flag, as the SDK sets it
 
 
-class RequestSpan:
-    """One request's span: a context for the request, and its data until `end()`."""
+# What the SDK's built-in samplers say about themselves: none of them reads the span name.
+_NAME_BLIND = re.compile(r"AlwaysOnSampler|AlwaysOffSampler|TraceIdRatioBased\{[^}]*\}|ParentBased\{|"
+                         r"(root|remoteParentSampled|remoteParentNotSampled|localParentSampled|"
+                         r"localParentNotSampled):|[{},]")
 
-    __slots__ = ("factory", "context", "parent", "span", "attributes", "start_ns", "events", "status", "name")
 
-    def __init__(self, factory: ServerSpans, context: SpanContext, parent: SpanContext | None,
-                 attributes: dict[str, Any], name: str) -> None:
-        self.factory = factory
-        self.context = context
-        self.parent = parent
-        self.span = NonRecordingSpan(context)
-        self.attributes = attributes
-        self.start_ns = time.time_ns()
-        self.events: list[Event] = []
-        self.status = _UNSET
-        self.name = name
+def reads_name(sampler: Sampler | None) -> bool:
+    """False for the SDK's built-in samplers (the name cannot change their decision)."""
+    if sampler is None:
+        return False
+    target = getattr(sampler, "target", sampler)  # tracing.SwitchableSampler
+    return bool(_NAME_BLIND.sub("", target.get_description()))
 
-    @property
-    def sampled(self) -> bool:
-        return self.context.trace_flags.sampled
 
-    def record_exception(self, error: BaseException) -> None:
-        self.events.append(Event("exception", {
-            "exception.type": type(error).__qualname__, "exception.message": str(error),
-            "exception.stacktrace": "".join(traceback.format_exception(type(error), error, error.__traceback__))}))
-        self.attributes["error.type"] = type(error).__qualname__
-        self.status = _ERROR
-
-    def set_error(self, error_type: str) -> None:
-        self.attributes["error.type"] = error_type
-        self.status = _ERROR
-
-    def end(self) -> None:
-        factory = self.factory
-        if factory.processor is None or not self.context.trace_flags.sampled:
-            return
-        factory.processor.on_end(ReadableSpan(
-            self.name, context=self.context, parent=self.parent, resource=factory.provider.resource,
-            attributes=self.attributes, events=self.events, kind=_SERVER, status=self.status,
-            start_time=self.start_ns, end_time=time.time_ns(), instrumentation_scope=factory.scope))
+def error_type(error: BaseException) -> str:
+    """The semconv `error.type` of an exception: its fully qualified class name."""
+    kind = type(error)
+    module = kind.__module__
+    return kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
 
 
 class ServerSpans:
-    """Starts request spans with the provider's sampler and id generator."""
+    """Starts request spans on one provider's tracer."""
 
-    def __init__(self, provider: TracerProvider | None, processor: BoundedSpanProcessor | None, scope_name: str) -> None:
+    def __init__(self, provider: trace.TracerProvider, redactor: Redactor | None) -> None:
         self.provider = provider
-        self.processor = processor
-        self.scope = InstrumentationScope(scope_name)
-        from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+        self.tracer = provider.get_tracer(SCOPE_NAME)
+        self.redactor = redactor
+        self._sampler: Sampler | None = getattr(provider, "sampler", None)
+        self._checked: object = None
+        self._reads_name = False
 
-        self._ids = provider.id_generator if provider is not None else RandomIdGenerator()
-        self._sampler = provider.sampler if provider is not None else None
-        self._random_ids = bool(getattr(self._ids, "is_trace_id_random", lambda: False)())
+    def sampler_reads_name(self) -> bool:
+        """Whether the route must be known before the span starts, so the sampler is asked about
+        "GET /route": only for samplers that may read the name (a custom one); re-checked when a
+        later `init()` switches the sampler."""
+        sampler = self._sampler
+        target = getattr(sampler, "target", sampler)
+        if target is not self._checked:
+            self._reads_name = reads_name(sampler)
+            self._checked = target
+        return self._reads_name
 
-    def start(self, parent_context: Context | None, method: str, attributes: dict[str, Any]) -> RequestSpan:
-        parent = trace.get_current_span(parent_context).get_span_context() if parent_context is not None else None
-        if parent is not None and not parent.is_valid:
-            parent = None
-        trace_id = parent.trace_id if parent is not None else self._ids.generate_trace_id()
-        if self._sampler is None:  # traces disabled: ids for logs, nothing exported
-            flags, trace_state = _NOT_SAMPLED, parent.trace_state if parent is not None else None
-        else:
-            result = self._sampler.should_sample(parent_context, trace_id, method, _SERVER, attributes, ())
-            flags = _SAMPLED if result.decision.is_sampled() else _NOT_SAMPLED
-            trace_state = result.trace_state
-            if result.attributes:
-                attributes.update(result.attributes)
-        random_id = bool(parent.trace_flags & _RANDOM) if parent is not None else self._random_ids
-        if random_id:
-            flags = TraceFlags(flags | _RANDOM)
-        context = SpanContext(trace_id, self._ids.generate_span_id(), is_remote=False, trace_flags=flags,
-                              trace_state=trace_state)
-        return RequestSpan(self, context, parent, attributes, method)
+    def start(self, parent: Context | None, name: str, attributes: Mapping[str, AttributeValue]) -> Span:
+        return self.tracer.start_span(name, parent, _SERVER, attributes, record_exception=False,
+                                      set_status_on_exception=False)
+
+    def finish(self, span: Span, method: str, route: str, status: int | None, error: BaseException | None,
+               cancelled: bool = False) -> None:
+        """Name, route, status and error of the ended request, then `end()`.
+
+        An unmatched request keeps the bare method as its name and gets no `http.route`; a request
+        cancelled before any response gets no status code and no error (the client went away)."""
+        if not span.is_recording():
+            span.end()
+            return
+        generic = method if method != "_OTHER" else "HTTP"
+        if route != UNMATCHED:
+            if getattr(span, "name", generic) == generic:  # not named before, nor by the application
+                span.update_name(f"{generic} {route}")
+            if status:
+                span.set_attributes({"http.route": route, "http.response.status_code": status})
+            else:
+                span.set_attribute("http.route", route)
+        elif status:
+            span.set_attribute("http.response.status_code", status)
+        if cancelled:
+            span.set_attribute("bongsu.request.cancelled", True)
+        elif error is not None:
+            self.record_exception(span, error)
+        elif status is not None and status >= 500:
+            recorded = getattr(span, "attributes", None)  # Flask records its exception before the 500
+            if not recorded or "error.type" not in recorded:
+                span.set_attribute("error.type", str(status))
+            span.set_status(_ERROR)
+        span.end()
+
+    def record_exception(self, span: Span, error: BaseException) -> None:
+        """`record_exception` with the message and stack trace redacted like log records."""
+        redact = self.redactor
+        message = str(error)
+        stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        kind = error_type(error)
+        span.add_event("exception", {
+            "exception.type": kind,
+            "exception.message": redact(message) if redact else message,
+            "exception.stacktrace": redact(stack) if redact else stack})
+        span.set_attribute("error.type", kind)
+        span.set_status(Status(StatusCode.ERROR))
+        try:  # the server logs this exception after the request's context is gone: keep its ids on it
+            setattr(error, SPAN_CONTEXT_ATTRIBUTE, span.get_span_context())
+        except Exception:  # noqa: BLE001 - exceptions with __slots__
+            pass

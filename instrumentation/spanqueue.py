@@ -43,8 +43,12 @@ class BoundedSpanProcessor(SpanProcessor):
         self._worker.start()
 
     def after_fork(self) -> None:
-        """In a forked child the worker thread does not exist: start a fresh one, drop the parent's spans."""
+        """In a forked child the worker thread does not exist: start a fresh one, drop the parent's spans,
+        and give the exporter its own connections (the parent's socket must not be shared)."""
         if not self._shutdown:
+            renew = getattr(self.exporter, "after_fork", None)
+            if renew is not None:
+                renew()
             self._start_worker()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:

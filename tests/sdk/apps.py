@@ -98,3 +98,90 @@ def payments_app() -> object:
 
 def orders_app() -> object:
     return instrumentation.instrument_asgi(_orders())
+
+
+def _enrich(order_id: str) -> None:
+    """What application code does with the current span: the whole Span API."""
+    from opentelemetry import trace
+    from opentelemetry.trace import Link, Status, StatusCode
+
+    span = trace.get_current_span()
+    span.set_attribute("order.id", order_id)
+    span.set_attributes({"order.items": 3, "order.tags": ["a", "b"]})
+    span.add_event("order.priced", {"order.total": 12.5})
+    span.add_link(trace.get_current_span().get_span_context(), {"link.kind": "self"})
+    try:
+        raise ValueError(f"card for jane@example.com declined on order {order_id}")
+    except ValueError as error:
+        span.record_exception(error)
+    span.set_status(Status(StatusCode.OK))
+    span.update_name("GET /enrich/{order_id} (enriched)")
+
+
+def enriching_starlette_app() -> Starlette:
+    async def enrich(request):  # type: ignore[no-untyped-def]
+        _enrich(request.path_params["order_id"])
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/enrich/{order_id}", enrich)])
+
+
+def enriching_fastapi_app(**options: object) -> FastAPI:
+    app = FastAPI(**options)  # type: ignore[arg-type]
+
+    @app.get("/enrich/{order_id}")
+    async def enrich(order_id: str) -> dict[str, str]:
+        _enrich(order_id)
+        return {"ok": order_id}
+
+    return app
+
+
+class PaymentDeclined(Exception):
+    """An application error whose `error.type` is its fully qualified name."""
+
+
+def failing_app() -> object:
+    """uvicorn factory: a service whose handler fails, run with uvicorn's own loggers and access log."""
+    instrumentation.init(service_name="failing")
+
+    async def boom(request):  # type: ignore[no-untyped-def]
+        raise PaymentDeclined("declined for jane@example.com")
+
+    async def ok(request):  # type: ignore[no-untyped-def]
+        return PlainTextResponse("ok")
+
+    return instrumentation.instrument_asgi(Starlette(routes=[Route("/boom", boom), Route("/ok", ok)]))
+
+
+def flask_failing_app():  # type: ignore[no-untyped-def]
+    from flask import Flask
+
+    app = Flask("flask-failing")
+
+    @app.get("/divide/<int:by>")
+    def divide(by: int):  # type: ignore[no-untyped-def]
+        return {"result": 10 / by}
+
+    return app
+
+
+def django_app():  # type: ignore[no-untyped-def]
+    """Django's WSGI handler over tests.sdk.django_urls (settings configured once per process)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(ROOT_URLCONF="tests.sdk.django_urls", ALLOWED_HOSTS=["*"], DEBUG=False,
+                           SECRET_KEY="bongsu-tests-only", MIDDLEWARE=[], INSTALLED_APPS=[])
+        import django
+
+        django.setup()
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
+def gunicorn_wsgi():  # type: ignore[no-untyped-def]
+    """gunicorn entry point (`tests.sdk.apps:gunicorn_wsgi()`): the failing Flask app, instrumented."""
+    instrumentation.init(service_name="gunicorn-failing")
+    return instrumentation.instrument_wsgi(flask_failing_app())

@@ -33,6 +33,9 @@ class ReceivedSpan:
     attributes: dict[str, Any]
     resource: dict[str, Any]
     status_code: int
+    scope: str = ""
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # span ids (hex) of the linked spans
 
 
 class OtlpReceiver:
@@ -82,7 +85,9 @@ class OtlpReceiver:
                             name=span.name, trace_id=span.trace_id.hex(), span_id=span.span_id.hex(),
                             parent_span_id=span.parent_span_id.hex(), kind=span.kind,
                             attributes={a.key: _value(a.value) for a in span.attributes}, resource=resource,
-                            status_code=span.status.code))
+                            status_code=span.status.code, scope=scope_spans.scope.name,
+                            events=[(e.name, {a.key: _value(a.value) for a in e.attributes}) for e in span.events],
+                            links=[link.span_id.hex() for link in span.links]))
 
     def wait_for(self, predicate: Any, timeout: float = 15.0) -> list[ReceivedSpan]:
         deadline = time.monotonic() + timeout
@@ -93,6 +98,7 @@ class OtlpReceiver:
                 return spans
             time.sleep(0.05)
         raise AssertionError(f"OTLP receiver: condition not met within {timeout}s; got {len(spans)} spans: "
+                             f"{[(s.name, s.scope, s.attributes) for s in spans][-6:]} "
                              f"{[s.name for s in spans]}")
 
     def stop(self) -> None:

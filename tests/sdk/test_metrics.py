@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY, CollectorRegistry
 from starlette.testclient import TestClient
 
 import instrumentation
@@ -14,14 +15,16 @@ from tests.sdk.conftest import run_python, sample
 H = "http_server_request_duration_seconds"
 
 
-def _count(method: str, route: str, status: str) -> float:
-    return sample(f"{H}_count", http_request_method=method, http_route=route, http_response_status_code=status)
+def _count(method: str, route: str, status: str, registry: CollectorRegistry = REGISTRY) -> float:
+    return registry.get_sample_value(f"{H}_count", {"http_request_method": method, "http_route": route,
+                                                    "http_response_status_code": status}) or 0.0
 
 
-def test_route_templates_not_raw_paths(sdk):
-    sdk()
-    client = TestClient(instrumentation.instrument_asgi(starlette_app()), raise_server_exceptions=False)
-    before = {k: _count(*k) for k in [("GET", "/items/{item_id}", "200"), ("GET", "unmatched", "404"),
+def test_route_templates_not_raw_paths():
+    registry = CollectorRegistry()  # injected: no process-wide re-initialisation
+    client = TestClient(instrumentation.instrument_asgi(starlette_app(), registry=registry),
+                        raise_server_exceptions=False)
+    before = {k: _count(*k, registry) for k in [("GET", "/items/{item_id}", "200"), ("GET", "unmatched", "404"),
                                       ("GET", "/boom", "500"), ("POST", "/teapot", "418"),
                                       ("GET", "/api/v1/users/{name}", "200"), ("DELETE", "/teapot", "405"),
                                       ("GET", "/static/{path}", "200")]}
@@ -35,24 +38,24 @@ def test_route_templates_not_raw_paths(sdk):
     assert client.delete("/teapot").status_code == 405
     assert client.get("/api/v1/nobody/here").status_code == 404  # inside a mounted router: unmatched
     assert client.get("/static/css/site.css").status_code == 200  # a mounted plain ASGI app
-    after = {k: _count(*k) for k in before}
+    after = {k: _count(*k, registry) for k in before}
     assert {k: after[k] - before[k] for k in before} == {
         ("GET", "/items/{item_id}", "200"): 3, ("GET", "unmatched", "404"): 3, ("GET", "/boom", "500"): 1,
         ("POST", "/teapot", "418"): 1, ("GET", "/api/v1/users/{name}", "200"): 1, ("DELETE", "/teapot", "405"): 1,
         ("GET", "/static/{path}", "200"): 1}
-    assert sample(f"{H}_count", http_request_method="GET", http_route="/items/1",
-                  http_response_status_code="200") == 0
+    assert _count("GET", "/items/1", "200", registry) == 0
 
 
-def test_health_and_metrics_paths_are_not_measured_and_active_gauge_returns_to_zero(sdk):
-    sdk()
-    client = TestClient(instrumentation.instrument_asgi(starlette_app()))
-    before = sum(_count("GET", r, "200") for r in ("/metrics", "/livez", "/readyz", "unmatched"))
+def test_health_and_metrics_paths_are_not_measured_and_active_gauge_returns_to_zero():
+    registry = CollectorRegistry()
+    client = TestClient(instrumentation.instrument_asgi(starlette_app(), registry=registry))
     for path in ("/metrics", "/livez", "/readyz"):
         assert client.get(path).status_code == 200
-    after = sum(_count("GET", r, "200") for r in ("/metrics", "/livez", "/readyz", "unmatched"))
-    assert after == before
-    assert sample("http_server_active_requests", http_request_method="GET") == 0
+    assert sum(_count("GET", r, "200", registry) for r in ("/metrics", "/livez", "/readyz", "unmatched")) == 0
+    assert client.get("/items/1").status_code == 200
+    assert _count("GET", "/items/{item_id}", "200", registry) == 1
+    assert registry.get_sample_value("http_server_active_requests", {"http_request_method": "GET"}) == 0
+    assert f"{H}_count".encode() in client.get("/metrics").content  # the injected registry is served
 
 
 def test_sdk_buckets_match_the_catalog():
