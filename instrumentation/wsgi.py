@@ -48,7 +48,7 @@ def _flask_app(app: object) -> object | None:
 def _route_of(app: object) -> RouteOf | None:
     flask = _flask_app(app)
     if flask is not None:
-        url_map = getattr(flask, "url_map")
+        url_map = flask.url_map
         return lambda environ: flask_route(url_map, environ)
     if type(app).__module__.startswith("django."):
         return django_route

@@ -103,7 +103,7 @@ def orders_app() -> object:
 def _enrich(order_id: str) -> None:
     """What application code does with the current span: the whole Span API."""
     from opentelemetry import trace
-    from opentelemetry.trace import Link, Status, StatusCode
+    from opentelemetry.trace import Status, StatusCode
 
     span = trace.get_current_span()
     span.set_attribute("order.id", order_id)

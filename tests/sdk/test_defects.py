@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import sys
-import threading
 from pathlib import Path
 
 import httpx
@@ -22,7 +20,6 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
