@@ -35,9 +35,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bongsu.processes import Child, alertmanager, free_port  # noqa: E402
-from tests.postgres_server import PostgresServer  # noqa: E402
-from tests.slack_server import SlackServer  # noqa: E402
+from bongsu.processes import Child, alertmanager, free_port  # noqa: E402 - imported after sys.path names the repository
+from tests.postgres_server import PostgresServer  # noqa: E402 - imported after sys.path names the repository
+from tests.slack_server import SlackServer  # noqa: E402 - imported after sys.path names the repository
 
 TOKEN, SLACK_TOKEN = "bench-webhook-token", "xoxb-bench"
 BONGSU = Path(sys.executable).parent / "bongsu"
@@ -204,7 +204,7 @@ def interleaved_throughput(notifier_ports: list[int], bare_port: int, rounds: in
     for _ in range(rounds):
         runs["notifier"].append(asyncio.run(throughput(notifier_ports, seconds, concurrency)))
         runs["bare"].append(asyncio.run(throughput([bare_port], seconds, concurrency)))
-    median = lambda key, path: statistics.median(_dig(r, path) for r in runs[key])  # noqa: E731
+    median = lambda key, path: statistics.median(_dig(r, path) for r in runs[key])  # noqa: E731 - a named one-line poll for wait_for
     return {
         "rounds": rounds, "seconds_each": seconds, "concurrency": concurrency,
         "notifier_groups_per_second": [r["groups_per_second"] for r in runs["notifier"]],

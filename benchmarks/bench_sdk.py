@@ -35,7 +35,7 @@ def serve_sink(port_file: str) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:  # noqa: N802 - the name http.server's handler API requires
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
@@ -283,10 +283,10 @@ def memory_child(variant: str, requests: int, distinct: int) -> None:
         from instrumentation import lifecycle
 
         state = lifecycle.current()
-        result["span_queue"] = len(state.processor._queue)  # noqa: SLF001
+        result["span_queue"] = len(state.processor._queue)  # noqa: SLF001 - the test reads the SDK's internal state on purpose
         result["log_queue"] = state.shipper.queued
-        result["http_series"] = state.red._guard.series  # noqa: SLF001
-        result["customer_series"] = counter._guard.series  # noqa: SLF001
+        result["http_series"] = state.red._guard.series  # noqa: SLF001 - the test reads the SDK's internal state on purpose
+        result["customer_series"] = counter._guard.series  # noqa: SLF001 - the test reads the SDK's internal state on purpose
     print(json.dumps(result))
     os._exit(0)  # skip the bounded shutdown wait: the backends are black holes by design
 

@@ -119,7 +119,7 @@ class BongsuASGIMiddleware:
             span = spans.start(parent, name, _span_attributes(scope, method, spans))
             token = otel_context.attach(trace.set_span_in_context(span, parent))
             red.started(method)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
             dropped("traces", "sdk_error")
             await self.app(scope, receive, send)
             return
@@ -141,7 +141,7 @@ class BongsuASGIMiddleware:
             try:
                 _finish(spans, red, self.telemetry.exceptions(), scope, span, method, root_path, status[0], error,
                         started)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
                 dropped("metrics", "sdk_error")
             otel_context.detach(token)
 
@@ -206,7 +206,7 @@ async def _metrics(state: State, registry: CollectorRegistry | None, scope: Scop
         accept = headers.get(b"accept", b"").decode("latin-1")
         body, content_type = (exposition.render(accept, state.settings.multiprocess_dir) if registry is None
                               else exposition.render(accept, None, registry))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
         logger.exception("rendering /metrics failed")
         await _respond(send, 500, f"metrics unavailable: {type(exc).__name__}\n".encode(), "text/plain")
         return

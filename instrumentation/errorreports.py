@@ -105,7 +105,7 @@ def wsgi_started(span: Any, environ: dict[str, Any]) -> None:
         try:
             stream = environ["wsgi.input"] = KeepingInput(environ["wsgi.input"])
             trail.body = stream.excerpt
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
             dropped(SIGNAL, "sdk_error")
 
 
@@ -268,7 +268,7 @@ class Reporter:
                 try:
                     body = encode(self.resource(), records, time.time_ns())
                     ok = self.exporter.export(body)
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
                     ok = False
                 if not ok:
                     dropped(SIGNAL, "export_failed", len(records))

@@ -136,7 +136,7 @@ class InterceptHandler(logging.Handler):
         try:
             logger.bind(logger_name=record.name).opt(depth=_caller_depth(), exception=record.exc_info).log(
                 level, record.getMessage())
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
             dropped("logs", "format_error")
 
 

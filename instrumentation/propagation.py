@@ -69,7 +69,7 @@ def outgoing_headers() -> dict[str, str]:
     carrier: dict[str, str] = {}
     try:
         propagate.inject(carrier)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
         dropped("traces", "sdk_error")
     return carrier
 
@@ -117,7 +117,7 @@ def _traced_send(library: str, original: Any, method_of: Any, url_of: Any, heade
             span = _start_client_span(method_of(request), url_of(request))
             token = otel_context.attach(trace.set_span_in_context(span))
             propagate.inject(headers_of(request))
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
             dropped("traces", "sdk_error")
             return original(self, request, *args, **kwargs)
         status = error = None
@@ -145,7 +145,7 @@ def _traced_send_async(library: str, original: Any, method_of: Any, url_of: Any,
             span = _start_client_span(method_of(request), url_of(request))
             token = otel_context.attach(trace.set_span_in_context(span))
             propagate.inject(headers_of(request))
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
             dropped("traces", "sdk_error")
             return await original(self, request, *args, **kwargs)
         status = error = None

@@ -89,7 +89,7 @@ class ClientCallBreadcrumbs(SpanProcessor):
             trail.add(("http", (span.start_time or 0) / 1e9, attributes.get("http.request.method", ""),
                        attributes.get("url.full", ""), attributes.get("http.response.status_code"),
                        attributes.get("error.type"), round(duration_ms, 3)))
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
             dropped(SIGNAL, "sdk_error")
 
 

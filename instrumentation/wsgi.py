@@ -75,7 +75,7 @@ class BongsuWSGIMiddleware:
                 span = trace.get_current_span()
                 if span.is_recording():
                     self.telemetry.spans(lifecycle.current()).record_exception(span, exception)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
                 dropped("traces", "sdk_error")
 
         self._flask_receiver = record  # blinker holds receivers weakly
@@ -111,7 +111,7 @@ class BongsuWSGIMiddleware:
             span = spans.start(parent, name, _span_attributes(environ, path, method, spans))
             token = otel_context.attach(trace.set_span_in_context(span, parent))
             red.started(method)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
             dropped("traces", "sdk_error")
             return self.app(environ, start_response)
         status = [0]
@@ -191,7 +191,7 @@ class _Finisher:
             context = self.span.get_span_context()
             self.red.finished(self.method, route, code, time.perf_counter() - self.started,
                               context.trace_id if context.trace_flags.sampled else None)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted
             dropped("metrics", "sdk_error")
 
 

@@ -36,7 +36,7 @@ def test_ack_and_silence_buttons_end_to_end(stack, slack):
     am.send(alert(name, channel, starts=datetime.now(timezone.utc) - timedelta(minutes=3), instance="a"))
     slack.wait_for(lambda s: len(s.roots(channel)) == 1, 60, "the group's message")
     root = slack.roots(channel)[0]
-    replies = lambda: slack.replies(root["ts"])  # noqa: E731
+    replies = lambda: slack.replies(root["ts"])  # noqa: E731 - a named one-line poll for wait_for
 
     ack = _click(root, "ack", "alice")
     assert notifier.post("/slack/interactions", ack, token=None, **_signed(ack)).status_code == 200

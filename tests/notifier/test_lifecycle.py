@@ -20,7 +20,7 @@ def test_firing_changes_resolve_and_refire_live_in_one_message(stack, slack):
     slack.wait_for(lambda s: len(s.roots(channel)) == 1, 60, "the group's first message")
     root = slack.roots(channel)[0]
     assert root["text"].startswith("[FIRING] ") and root["blocks"], root
-    replies = lambda: slack.replies(root["ts"])  # noqa: E731
+    replies = lambda: slack.replies(root["ts"])  # noqa: E731 - a named one-line poll for wait_for
 
     am.send(alert(name, channel, starts=t0 + timedelta(minutes=1), instance="b"))
     slack.wait_for(lambda s: len(replies()) == 1, 60, "a reply for the alert that joined")

@@ -111,11 +111,11 @@ def test_duplicate_sends_from_two_alertmanagers_are_delivered_once(stack, slack,
     notifier, first = stack
     second = AlertmanagerProcess(tmp_path, notifier.url, name="alertmanager-replica").start()
     channel, name = "#t-ha", "HaPairCheck"
-    duplicates = lambda: notifier.metric("bongsu_notifier_webhooks_received_total", outcome="duplicate")  # noqa
+    duplicates = lambda: notifier.metric("bongsu_notifier_webhooks_received_total", outcome="duplicate")  # noqa: E731 - a named one-line poll for wait_for
     try:
         starts = datetime.now(timezone.utc) - timedelta(minutes=2)
         before = duplicates()
-        both = lambda *alerts: (first.send(*alerts), second.send(*alerts))  # noqa: E731
+        both = lambda *alerts: (first.send(*alerts), second.send(*alerts))  # noqa: E731 - a named one-line poll for wait_for
         both(alert(name, channel, starts=starts, instance="a"))
         _wait(lambda: duplicates() >= before + 1, 30, "the replica's copy of the first state")
         both(alert(name, channel, starts=starts, instance="b"))

@@ -45,7 +45,7 @@ def echo() -> Iterator[tuple[str, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server's handler API requires
             seen.append({k.lower(): v for k, v in self.headers.items()})
             self.send_response(204)
             self.end_headers()

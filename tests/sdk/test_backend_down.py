@@ -63,9 +63,9 @@ def test_requests_complete_and_drops_are_counted(mode, sdk, small_queues, black_
         # The exporter thread is stuck in a send that will never be answered, and yet all 400
         # requests above completed: nothing on the request path waits for it.
         deadline = time.monotonic() + 10
-        while state.processor._idle.is_set() and time.monotonic() < deadline:  # noqa: SLF001
+        while state.processor._idle.is_set() and time.monotonic() < deadline:  # noqa: SLF001 - the test reads the SDK's internal state on purpose
             time.sleep(0.01)
-        assert not state.processor._idle.is_set(), "span exporter should be blocked on the black hole"  # noqa: SLF001
+        assert not state.processor._idle.is_set(), "span exporter should be blocked on the black hole"  # noqa: SLF001 - the test reads the SDK's internal state on purpose
         # A forward-protocol peer that never reads is only noticed once the kernel's socket buffers
         # (megabytes on loopback) are full: push enough bytes to fill them.
         for index in range(3000):

@@ -60,7 +60,7 @@ class Receiver:
                     receiver.upstream_calls += 1
                 self._answer(200, b"upstream ok", "text/plain")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server's handler API requires
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.headers.get("Content-Type") != "application/x-protobuf":
                     self._answer(415, b"", "text/plain")

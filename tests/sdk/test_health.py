@@ -20,7 +20,7 @@ def no_checks() -> Iterator[None]:
 
     health._checks.clear()  # noqa: SLF001 - checks are process-wide; isolate tests
     yield
-    health._checks.clear()  # noqa: SLF001
+    health._checks.clear()  # noqa: SLF001 - the test reads the SDK's internal state on purpose
 
 
 def _clients():

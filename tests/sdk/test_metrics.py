@@ -129,7 +129,7 @@ def test_http_histogram_is_guarded_at_the_default_cap(sdk):
     from instrumentation import lifecycle
 
     sdk()
-    assert lifecycle.current().red._guard.max_series == 2000  # noqa: SLF001
+    assert lifecycle.current().red._guard.max_series == 2000  # noqa: SLF001 - the test reads the SDK's internal state on purpose
 
 
 def test_typed_counter_and_histogram():
@@ -178,7 +178,7 @@ def test_typed_counter_stays_bounded_under_hostile_values():
         counter.inc(kind=f"k{index}", user=f"u{index}")  # disallowed kinds and unbounded users
     counter.inc(kind="a", user=["not", "hashable"])  # str()ed, never raised
     assert counter._guard.series <= 6  # noqa: SLF001 - five label sets plus the overflow series
-    assert len(counter._fast) <= 4 * 5  # noqa: SLF001
+    assert len(counter._fast) <= 4 * 5  # noqa: SLF001 - the test reads the SDK's internal state on purpose
     assert sample("sdk_test_hostile_total", kind="__overflow__", user="__overflow__") > 0
     assert sample("bongsu_sdk_cardinality_overflow_total", metric="sdk_test_hostile_total") >= 195
 
