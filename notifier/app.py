@@ -22,6 +22,9 @@ from notifier.graph import GraphPoster
 from notifier.interactions import handle_actions, run_in
 from notifier.logs import log
 from notifier.metrics import Metrics
+from notifier.otlp_logs import OtlpError, parse_request
+from notifier.otlp_logs import reports as otlp_logs_reports
+from notifier.otlp_logs import response as otlp_logs_response
 from notifier.payload import Notification, PayloadError, parse_notification
 from notifier.routing import channel_for
 from notifier.settings import MAX_INTERACTION_BYTES, Settings
@@ -145,6 +148,35 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
                  alerts=len(notification.alerts))
         return JSONResponse({"status": outcome})
 
+    async def otlp_logs(request: Request) -> Response:
+        """OTLP/HTTP error reports from the SDK (docs/recovery.md); same bearer token as the webhook."""
+        if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
+            log.warning("error reports rejected: missing or wrong bearer token", client=_client(request))
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"})
+        try:
+            body = await read_body(request, settings.max_logs_bytes)
+        except BodyTooLarge:
+            log.warning("error reports rejected: body too large", limit=settings.max_logs_bytes)
+            return JSONResponse({"error": f"body larger than {settings.max_logs_bytes} bytes"}, 413)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        content_type = request.headers.get("content-type", "")
+        try:
+            found, rejected = otlp_logs_reports(parse_request(body, content_type))
+        except OtlpError as exc:
+            log.warning("error reports rejected: malformed", detail=str(exc)[:300])
+            status = 415 if str(exc).startswith("unsupported Content-Type") else 400
+            return JSONResponse({"error": str(exc)}, status)
+        if found:
+            try:
+                await run(store.add_reports, found)
+            except Exception as exc:  # noqa: BLE001 - the SDK retries on 5xx
+                log.error("error reports not stored", error=type(exc).__name__)
+                return JSONResponse({"error": "could not store the reports; retry"}, 503)
+            log.info("error reports stored", count=len(found), service=found[0].service)
+        payload, media_type = otlp_logs_response(content_type, rejected)
+        return Response(payload, media_type=media_type)
+
     async def interactions(request: Request) -> Response:
         try:
             body = await read_body(request, MAX_INTERACTION_BYTES)
@@ -202,6 +234,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
     app = Starlette(routes=[
         Route("/alertmanager", alertmanager, methods=["POST"]),
         Route("/slack/interactions", interactions, methods=["POST"]),
+        Route("/v1/logs", otlp_logs, methods=["POST"]),
         Route("/api/deliveries", deliveries, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from notifier.payload import Notification
+from notifier.recovery_store import RECOVERY_SCHEMA, RecoveryTables
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,7 +94,7 @@ def rfc3339(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Store:
+class Store(RecoveryTables):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -101,7 +102,7 @@ class Store:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # fsync on every commit: 2xx means on disk
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + RECOVERY_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
             self.instance = self._db.execute("SELECT value FROM meta WHERE key='instance'").fetchone()[0]
         except OSError as exc:

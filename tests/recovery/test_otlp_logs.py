@@ -1,0 +1,99 @@
+"""`POST /v1/logs` on a real notifier process: OTLP error reports in, stored; bad input refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+from notifier.store import Store
+from tests.notifier.conftest import NotifierProcess
+from tests.recovery.otlp import error_record, export_request
+
+PROTOBUF = {"Content-Type": "application/x-protobuf"}
+
+
+@pytest.fixture(scope="module")
+def notifier(tmp_path_factory) -> Iterator[NotifierProcess]:
+    process = NotifierProcess(tmp_path_factory.mktemp("otlp"), None).start()
+    yield process
+    process.stop()
+
+
+def _stored(notifier: NotifierProcess, service: str):
+    store = Store(notifier.state)
+    try:
+        return store.top_reports(service, 0, 4e9, limit=10)
+    finally:
+        store.close()
+
+
+def test_protobuf_reports_are_stored_field_by_field(notifier: NotifierProcess) -> None:
+    body = export_request([error_record(count=3), LogRecord(severity_text="INFO")], service="proto-svc")
+    answer = notifier.post("/v1/logs", body.SerializeToString(), **PROTOBUF)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/x-protobuf"
+    parsed = ExportLogsServiceResponse.FromString(answer.content)
+    assert parsed.partial_success.rejected_log_records == 1  # the INFO record is not an error report
+    [top] = _stored(notifier, "proto-svc")
+    report = top.report
+    assert (report.exception_type, report.exception_message) == ("KeyError", "'amex'")
+    assert (report.file, report.line, report.function) == ("examples/shop/fees_1_5_0.py", 22, "fee_cents")
+    assert report.source == "rate = NETWORK_FEE_BPS[network(card_number)]"
+    assert (report.version, report.revision[:7]) == ("1.5.0", "9b74186")
+    assert report.package.startswith("shop-proto-svc==1.5.0+src.")
+    assert (report.method, report.route, report.status) == ("POST", "/charges", 500)
+    assert report.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" and report.span_id == "00f067aa0ba902b7"
+    assert report.frames[0]["culprit"] is True and report.breadcrumbs[0]["message"] == "charging order 7"
+    assert report.request["body"].startswith('{"order_id": 7')
+    assert top.count == 3
+
+
+def test_otlp_json_with_hex_ids_is_accepted(notifier: NotifierProcess) -> None:
+    document = json_format.MessageToDict(export_request([error_record()], service="json-svc"))
+    record = document["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    record["traceId"], record["spanId"] = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"  # OTLP JSON: hex
+    answer = notifier.post("/v1/logs", json.dumps(document).encode(), **{"Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    [top] = _stored(notifier, "json-svc")
+    assert top.report.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_malformed_body_is_400_and_stores_nothing(notifier: NotifierProcess) -> None:
+    answer = notifier.post("/v1/logs", b"\xff\xffnot protobuf", **PROTOBUF)
+    assert answer.status_code == 400 and "ExportLogsServiceRequest" in answer.json()["error"]
+    answer = notifier.post("/v1/logs", b"{not json", **{"Content-Type": "application/json"})
+    assert answer.status_code == 400
+
+
+def test_missing_or_wrong_token_is_401(notifier: NotifierProcess) -> None:
+    body = export_request([error_record()], service="no-token").SerializeToString()
+    assert notifier.post("/v1/logs", body, token=None, **PROTOBUF).status_code == 401
+    assert notifier.post("/v1/logs", body, token="wrong", **PROTOBUF).status_code == 401
+    assert _stored(notifier, "no-token") == []
+
+
+def test_oversized_body_is_413(notifier: NotifierProcess) -> None:
+    answer = notifier.post("/v1/logs", b"\0" * (1024 * 1024 + 1), **PROTOBUF)
+    assert answer.status_code == 413
+
+
+def test_other_content_types_are_415(notifier: NotifierProcess) -> None:
+    assert notifier.post("/v1/logs", b"x", **{"Content-Type": "text/plain"}).status_code == 415
+
+
+def test_retention_is_bounded(tmp_path: Path) -> None:
+    from notifier import recovery_store
+    from notifier.otlp_logs import reports
+
+    store = Store(tmp_path / "state.sqlite")
+    found, _ = reports(export_request([error_record()], service="old"))
+    store.add_reports(found, now=1000.0)
+    store.add_reports(found, now=1000.0 + recovery_store.RETENTION_S + 1)
+    assert store.report_count() == 1  # the first is past retention
+    store.close()
