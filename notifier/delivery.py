@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bongsu.catalog import Catalog
+from notifier.evidence import gather
+from notifier.evidence_blocks import report_reply
 from notifier.graph import GraphPoster
 from notifier.logs import log
 from notifier.metrics import Metrics
@@ -29,6 +31,7 @@ from notifier.store import Group, Pending, Store
 
 
 FULL_SCAN_INTERVAL_S = 5.0
+EVIDENCE_RETRIES_S = (0.0, 10.0, 20.0, 30.0)  # waits before each look for error reports
 
 
 class DeliveryFailed(Exception):
@@ -126,6 +129,14 @@ class Deliverer:
         log.info("delivered", group_key=item.group_key, kind=item.kind, status=item.status,
                  channel=group.channel, ts=posted.ts)
 
+    async def _view_async(self, notification: Notification, group: Group) -> GroupView:
+        """The view plus what the store keeps beside the group: its evidence and rollback records."""
+        view = self._view(notification, group)
+        view.evidence = await self._db(self.store.evidence, group.group_key)
+        view.rollbacks = await self._db(self.store.rollbacks, group.group_key)
+        view.trace_url_template = self.settings.trace_url_template
+        return view
+
     def _view(self, notification: Notification, group: Group) -> GroupView:
         alertname = notification.group_labels.get("alertname") or notification.alerts[0].name
         return GroupView(
@@ -142,14 +153,16 @@ class Deliverer:
         notification = Notification.model_validate_json(item.payload)
         if group.root_ts is None:
             # Rendered only once the channel's turn comes: a backlog of new groups costs no CPU meanwhile.
-            posted = await self._post(item, "post", group, lambda: group_message(self._view(notification, group)),
-                                      None)
+            view = await self._view_async(notification, group)
+            posted = await self._post(item, "post", group, lambda: group_message(view), None)
             await self._db(self.store.set_root, item.group_key, group.channel, posted.channel_id, posted.ts)
             if self.graphs is not None and notification.status == "firing":
                 self._spawn(self._graph(notification, posted))
+            if notification.status == "firing" and view.evidence is None:
+                self._spawn(self._evidence(notification))
             return posted
         note = change_note(group.last, notification)
-        await self._update(item, group, group_message(self._view(notification, group)))
+        await self._update(item, group, group_message(await self._view_async(notification, group)))
         return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
 
     async def _deliver_refresh(self, item: Pending, group: Group) -> Posted:
@@ -157,7 +170,7 @@ class Deliverer:
         if group.root_ts is None or current is None:
             raise DeliveryFailed("no message to refresh yet")
         note = json.loads(item.payload)["note"]
-        await self._update(item, group, group_message(self._view(current, group)))
+        await self._update(item, group, group_message(await self._view_async(current, group)))
         return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
 
     # --- steps ------------------------------------------------------------------------------------
@@ -262,6 +275,34 @@ class Deliverer:
         log.warning("delivery will be retried", reason=exc.reason, attempt=attempt, delay=round(delay, 2),
                     group_key=item.group_key)
         await asyncio.sleep(delay)
+
+    # --- evidence -----------------------------------------------------------------------------------
+
+    async def _evidence(self, notification: Notification) -> None:
+        """After the page: gather the evidence (notifier/evidence.py), keep it with the group and queue
+        an in-place update plus the full report in the thread. Error reports can trail the alert, so
+        it looks again a few times while it finds none."""
+        group_key = notification.group_key
+        try:
+            for delay in EVIDENCE_RETRIES_S:
+                await asyncio.sleep(delay)
+                found = await self._slack(gather, notification, self.catalog, self._top_reports,
+                                          self.settings.prometheus_url, self.settings.deploy_lookback_s)
+                if found is None:
+                    return
+                if found["fingerprints"] or delay == EVIDENCE_RETRIES_S[-1]:
+                    break
+            await self._db(self.store.set_evidence, group_key, found)
+            await self._db(self.store.enqueue_refresh, group_key,
+                           report_reply(found, self.settings.trace_url_template))
+            self.wake([group_key])
+            log.info("evidence gathered", group_key=group_key, fingerprints=len(found["fingerprints"]),
+                     deploy=bool(found.get("deploy") and found["deploy"].get("deployed_at")))
+        except Exception as exc:  # noqa: BLE001 - evidence is best effort; the page is already out
+            log.warning("evidence skipped", reason=type(exc).__name__, detail=str(exc)[:200], group_key=group_key)
+
+    def _top_reports(self, service: str, since: float, until: float):
+        return self.store.top_reports(service, since, until)
 
     # --- graph --------------------------------------------------------------------------------------
 
