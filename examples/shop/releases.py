@@ -30,6 +30,28 @@ SHARED: dict[str, tuple[str, ...]] = {"payments": ("payments", "faults", "releas
 CURRENT = {"payments": "1.4.2"}  # what the stack starts; the last good release
 
 
+# The bad build's bug, for the bad-deploy drill: what the page must name (exception and code line).
+BUGS = {("payments", "1.5.0"): ("KeyError", "fees_1_5_0", "rate = NETWORK_FEE_BPS[network(card_number)]")}
+
+
+@dataclass(frozen=True)
+class Bug:
+    exception_type: str
+    file: str  # relative to the repository
+    line: int
+
+
+def known_bug(service: str, version: str) -> Bug | None:
+    """Where the build's known bug raises, read from its source (so the line is never stale)."""
+    found = BUGS.get((service, version))
+    if found is None:
+        return None
+    exception_type, module, source = found
+    lines = (SHOP / f"{module}.py").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.strip() == source)
+    return Bug(exception_type, f"examples/shop/{module}.py", line)
+
+
 class UnknownBuild(ValueError):
     """No such build of that service; the message lists the ones there are."""
 
