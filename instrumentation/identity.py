@@ -1,5 +1,6 @@
-"""The one resource every signal carries: service.name, service.version, deployment.environment and
-service.instance.id, from init arguments first, then OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES."""
+"""The one resource every signal carries: service.name, service.version, deployment.environment,
+service.instance.id and the build identity (vcs.ref.head.revision, bongsu.build.package), from init
+arguments first, then OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES (build identity: buildinfo.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import uuid
 
 from opentelemetry.sdk.resources import Resource
 
+from instrumentation.buildinfo import PACKAGE_KEY, REVISION_KEY, BuildInfo
 from instrumentation.settings import Settings
 
-IDENTITY_KEYS = ("service.name", "service.version", "deployment.environment", "service.instance.id")
+IDENTITY_KEYS = ("service.name", "service.version", "deployment.environment", "service.instance.id",
+                 REVISION_KEY, PACKAGE_KEY)
 
 
-def build(settings: Settings) -> Resource:
+def build(settings: Settings, build_info: BuildInfo | None = None) -> Resource:
     explicit = {
+        **(build_info.attributes() if build_info is not None else {}),
         "service.name": settings.service_name,
-        "service.version": settings.service_version,
+        "service.version": settings.service_version or (build_info.version if build_info is not None else None),
         "deployment.environment": settings.environment,
         "service.instance.id": settings.instance_id,
     }

@@ -16,6 +16,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import Info
 
+from instrumentation import buildinfo
 from instrumentation import identity as identity_mod
 from instrumentation import logs, propagation, settings as settings_mod, tracing
 from instrumentation.fluent import FluentShipper
@@ -38,6 +39,7 @@ class State:
     shipper: FluentShipper | None
     spans: ServerSpans
     handler_id: int = -1
+    build: buildinfo.BuildInfo | None = None
     _identity: dict[str, str] = field(default_factory=dict)
     _identity_pid: int = -1
 
@@ -49,7 +51,7 @@ class State:
             if self.provider is not None:
                 self.resource = self.provider.resource
             elif self._identity_pid != -1:
-                self.resource = identity_mod.build(self.settings)
+                self.resource = identity_mod.build(self.settings, self.build)
             self._identity = identity_mod.identity(self.resource)
             self._identity_pid = os.getpid()
             if _target_info is not None:
@@ -76,8 +78,12 @@ def init(service_name: str | None = None, **options: Any) -> State:
     with _lock:
         if _state is not None:
             return _state
+        build = buildinfo.detect(buildinfo.caller_app(options.pop("app_module", None)),
+                                 version=options.get("service_version"), revision=options.pop("revision", None),
+                                 package=options.pop("build_package", None))
         settings = settings_mod.load(service_name, **options)
-        resource = identity_mod.build(settings)
+        resource = identity_mod.build(settings, build)
+        buildinfo.publish(build)
 
         provider, processor = (tracing.build(settings, resource) if settings.traces_enabled else (None, None))
         if provider is not None:
@@ -97,7 +103,7 @@ def init(service_name: str | None = None, **options: Any) -> State:
             host, port = settings.fluent_address
             shipper = FluentShipper(host, port, settings.fluent_tag, settings.log_queue_size)
         state = State(settings, resource, provider, processor, _red, shipper,
-                      ServerSpans(provider, processor, TRACER_NAME))
+                      ServerSpans(provider, processor, TRACER_NAME), build=build)
         state.identity  # noqa: B018 - computes it now, and sets target_info
         redactor = Redactor(settings.redact_patterns) if settings.redact else None
         sink = logs.JsonSink(settings.log_stream, lambda: state.identity, redactor,

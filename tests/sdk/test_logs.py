@@ -89,7 +89,10 @@ def test_init_is_idempotent_and_reads_otel_env(sdk, monkeypatch):
     assert instrumentation.init(service_name="ignored") is first
     assert first.identity == {"service.name": "from-env", "service.version": "9.9",
                               "deployment.environment": "prod", "service.instance.id": first.identity[
-                                  "service.instance.id"]}
+                                  "service.instance.id"],
+                              # build identity: tested in test_build_identity.py
+                              "vcs.ref.head.revision": first.identity["vcs.ref.head.revision"],
+                              "bongsu.build.package": first.identity["bongsu.build.package"]}
     assert first.resource.attributes["team"] == "shop"
     logger.info("hello")
     assert handle.lines()[-1]["service.name"] == "from-env"
