@@ -67,11 +67,11 @@ class Stack:
         self.webhook_token = secrets.token_urlsafe(24)
         self.fault_token = secrets.token_urlsafe(24)
         self.signing_secret = secrets.token_hex(16)  # the notifier checks Slack interactions with it
-        self.builds = _initial_builds(self.services)
         self._deploy_lock = threading.Lock()
         self._watcher: threading.Thread | None = None
         self._stopping = threading.Event()
         self.services = shop_services(settings.catalog)
+        self.builds = _initial_builds(self.services)
         self.ports = self._choose_ports()
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.children: dict[str, Child] = {}
