@@ -15,7 +15,7 @@ from loguru import logger
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from instrumentation import exposition, health, lifecycle
+from instrumentation import errorreports, exposition, health, lifecycle
 from instrumentation.propagation import extract_asgi
 from instrumentation.red import method_label
 from instrumentation.routes import asgi_route
@@ -79,6 +79,7 @@ class BongsuASGIMiddleware:
             await self.app(scope, receive, send)
             return
         status = [0]
+        receive = errorreports.asgi_started(span, scope, receive)
 
         async def send_wrapper(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -129,6 +130,7 @@ def _finish(state: Any, scope: Scope, span: RequestSpan, method: str, root_path:
         span.record_exception(error)
     elif status >= 500:
         span.set_error(str(status))
+    errorreports.asgi_ended(span, scope, route, status, error)
     span.end()
     state.red.finished(method, route, status, time.perf_counter() - started,
                        span.context.trace_id if span.sampled else None)

@@ -16,7 +16,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import Info
 
-from instrumentation import buildinfo
+from instrumentation import buildinfo, errorreports
 from instrumentation import identity as identity_mod
 from instrumentation import logs, propagation, settings as settings_mod, tracing
 from instrumentation.fluent import FluentShipper
@@ -78,7 +78,9 @@ def init(service_name: str | None = None, **options: Any) -> State:
     with _lock:
         if _state is not None:
             return _state
-        build = buildinfo.detect(buildinfo.caller_app(options.pop("app_module", None)),
+        app = buildinfo.caller_app(options.pop("app_module", None))
+        reports = errorreports.load_options(options)
+        build = buildinfo.detect(app,
                                  version=options.get("service_version"), revision=options.pop("revision", None),
                                  package=options.pop("build_package", None))
         settings = settings_mod.load(service_name, **options)
@@ -109,6 +111,8 @@ def init(service_name: str | None = None, **options: Any) -> State:
         sink = logs.JsonSink(settings.log_stream, lambda: state.identity, redactor,
                              shipper.ship if shipper is not None else None)
         state.handler_id = logs.configure(sink, settings.log_level, settings.intercept_stdlib)
+        errorreports.start(reports, app, redactor or str, lambda: dict(state.resource.attributes), provider,
+                           settings.log_level, settings.max_series)
         _state = state
         if not _hooks_installed:
             if hasattr(os, "register_at_fork"):
@@ -171,6 +175,8 @@ def shutdown(timeout: float | None = None) -> bool:
     if state.processor is not None:
         # Spans first, with most of the budget; logs get the rest.
         delivered = state.processor.shutdown(max(0.0, (deadline - time.monotonic()) * 0.6))
+    # Error reports next (their log lines go to the shipper), with half of what is left.
+    delivered = errorreports.stop(max(0.0, (deadline - time.monotonic()) * 0.5)) and delivered
     if state.shipper is not None:
         delivered = state.shipper.close(max(0.0, deadline - time.monotonic())) and delivered
     try:

@@ -10,7 +10,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from instrumentation import exposition, health, lifecycle
+from instrumentation import errorreports, exposition, health, lifecycle
 from instrumentation.propagation import extract_wsgi
 from instrumentation.red import UNMATCHED, method_label
 from instrumentation.routes import flask_route
@@ -64,6 +64,7 @@ class BongsuWSGIMiddleware:
             dropped("traces", "sdk_error")
             return self.app(environ, start_response)
         status = [0]
+        errorreports.wsgi_started(span, environ)
 
         def start_response_wrapper(status_line: str, headers: Any, exc_info: Any = None) -> Any:
             try:
@@ -104,6 +105,7 @@ class _Finisher:
                 span.record_exception(error)
             elif code >= 500:
                 span.set_error(str(code))
+            errorreports.wsgi_ended(span, environ, route, code, error)
             span.end()
             state.red.finished(method, route, code, time.perf_counter() - started,
                                span.context.trace_id if span.sampled else None)
