@@ -32,6 +32,8 @@ missing=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 { command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null; } &&
   command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+# PostgreSQL: the notifier's replica store; the tests start a throwaway server from initdb/pg_ctl.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from the distribution"
   apt_install "${missing[@]}" >/dev/null ||

@@ -157,9 +157,40 @@ class Links(_Strict):
         return f"{self.grafana_url.rstrip('/')}/d/{uid}"
 
 
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
+
+
+class Responders(_Strict):
+    """Who may press a team's action buttons (silence, ack, roll back), as stable Slack IDs.
+
+    IDs, never names: a display name can be changed by its owner, an ID cannot.
+    """
+
+    users: list[str] = Field(default_factory=list)
+    usergroups: list[str] = Field(default_factory=list)
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, value: list[str]) -> list[str]:
+        for index, user in enumerate(value):
+            if not isinstance(user, str) or not _USER_ID.match(user):
+                raise ValueError(f"users[{index}] {user!r} is not a Slack user ID like 'U0123ABC'")
+        return value
+
+    @field_validator("usergroups")
+    @classmethod
+    def _usergroups(cls, value: list[str]) -> list[str]:
+        for index, group in enumerate(value):
+            if not isinstance(group, str) or not _USERGROUP_ID.match(group):
+                raise ValueError(f"usergroups[{index}] {group!r} is not a Slack user-group ID like 'S0123ABC'")
+        return value
+
+
 class Team(_Strict):
     name: str
     slack_channel: str
+    responders: Responders = Field(default_factory=Responders)
 
     @field_validator("name")
     @classmethod

@@ -10,7 +10,7 @@ from notifier.payload import Notification, PayloadError, parse_notification
 from notifier.render import GroupView, group_message
 from notifier.settings import Settings
 from notifier.signature import sign
-from notifier.store import Store, StoreError
+from notifier.store import Store, StoreError, open_store
 
 __all__ = ["Notification", "PayloadError", "parse_notification", "GroupView", "group_message", "Settings",
-           "create_app", "sign", "Store", "StoreError"]
+           "create_app", "sign", "Store", "StoreError", "open_store"]

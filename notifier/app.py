@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,9 +20,11 @@ from starlette.routing import Route
 from bongsu.catalog import Catalog
 from notifier.delivery import Deliverer
 from notifier.graph import GraphPoster
-from notifier.interactions import handle_actions, run_in
+from notifier.authorization import Authorizer
+from notifier.interactions import ButtonHandler
 from notifier.logs import log
 from notifier.metrics import Metrics
+from notifier.evidence import full_report
 from notifier.otlp_logs import OtlpError, parse_request
 from notifier.otlp_logs import reports as otlp_logs_reports
 from notifier.otlp_logs import response as otlp_logs_response
@@ -30,7 +33,7 @@ from notifier.routing import channel_for
 from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
 from notifier.sinks import Sink, SlackSink, TerminalSink
-from notifier.store import Store
+from notifier.store import Store, open_store
 
 
 class BodyTooLarge(Exception):
@@ -103,14 +106,19 @@ def default_sink(settings: Settings) -> Sink:
 
 
 def create_app(settings: Settings, catalog: Catalog, store: Store | None = None, sink: Sink | None = None) -> Starlette:
-    store = store or Store(settings.state)
+    store = store or open_store(settings.state)
     sink = sink or default_sink(settings)
     metrics = Metrics()
     store_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
-    run = run_in(store_executor)
+
+    async def run(call, *args):
+        return await asyncio.get_running_loop().run_in_executor(store_executor, call, *args)
+
     graphs = GraphPoster(settings.prometheus_url) if settings.prometheus_url and not settings.offline else None
     deliverer = Deliverer(store, sink, catalog, settings, metrics, store_executor, graphs)
     intake = GroupCommit(store, store_executor, catalog)
+    authorizer = Authorizer(catalog, sink.client if isinstance(sink, SlackSink) else None)
+    buttons = ButtonHandler(store, settings, catalog, authorizer, sink, run, deliverer.wake)
 
     async def alertmanager(request: Request) -> Response:
         if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
@@ -195,8 +203,8 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         except (KeyError, IndexError, ValueError, UnicodeDecodeError) as exc:
             log.warning("Slack interaction malformed", detail=str(exc)[:200])
             return JSONResponse({"error": "expected a form field `payload` holding a JSON object"}, 400)
-        await handle_actions(payload, store, settings, run, deliverer.wake)
-        return Response(status_code=200)
+        # Slack wants an answer within 3 s: answer now, check and act right after.
+        return Response(status_code=200, background=BackgroundTask(buttons.handle, payload))
 
     async def deliveries(request: Request) -> Response:
         if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
@@ -204,6 +212,20 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
                                 headers={"WWW-Authenticate": "Bearer"})
         everything = request.query_params.get("all", "") in {"1", "true"}
         return JSONResponse(await run(store.deliveries, everything))
+
+    async def error_reports(request: Request) -> Response:
+        """The most frequent error reports of `?service=` in the last `?seconds=` (default 3600)."""
+        if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"})
+        service = request.query_params.get("service", "")
+        try:
+            seconds = float(request.query_params.get("seconds", "3600"))
+        except ValueError:
+            return JSONResponse({"error": "seconds must be a number"}, 400)
+        now = time.time()
+        tops = await run(store.top_reports, service, now - seconds, now, 10)
+        return JSONResponse([{**full_report(top), "first_seen": top.first_seen, "last_seen": top.last_seen}
+                             for top in tops])
 
     async def metrics_endpoint(request: Request) -> Response:
         metrics.queue_depth.set(await run(store.queue_depth))
@@ -235,6 +257,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         Route("/alertmanager", alertmanager, methods=["POST"]),
         Route("/slack/interactions", interactions, methods=["POST"]),
         Route("/v1/logs", otlp_logs, methods=["POST"]),
+        Route("/api/error-reports", error_reports, methods=["GET"]),
         Route("/api/deliveries", deliveries, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),

@@ -51,6 +51,10 @@ def serve(
     state: Annotated[Path, typer.Option(help="SQLite outbox file; notifications.jsonl goes beside it offline.")],
     catalog: Annotated[Optional[Path], typer.Option("--catalog", "-c",
                                                     help="Service catalog YAML (default: the demo shop's).")] = None,
+    store: Annotated[Optional[str], typer.Option(
+        "--store", envvar="BONGSU_NOTIFIER_STORE", show_envvar=True,
+        help="Shared outbox for replicas: postgresql://USER:PASSWORD@HOST:PORT/DB (default: SQLite at --state).")]
+    = None,
 ) -> None:
     """Receive Alertmanager webhooks on POST /alertmanager and deliver them to Slack (or the terminal)."""
     import uvicorn
@@ -60,7 +64,8 @@ def serve(
     from notifier.app import create_app
     from notifier.logs import configure_logging
     from notifier.settings import Settings
-    from notifier.store import Store, StoreError
+    from notifier.redaction import redact_url
+    from notifier.store import StoreError, open_store
 
     try:
         host, port = parse_listen(listen)
@@ -75,11 +80,11 @@ def serve(
     except CatalogError as exc:
         raise fail(f"the catalog has {len(exc.problems)} problem(s):\n{exc}") from None
     try:
-        store = Store(state)
+        outbox = open_store(store or state)
     except StoreError as exc:
         raise fail(str(exc)) from None
-    if not store.writable():
-        raise fail(f"the state file {state} is not writable")
+    if not outbox.writable():
+        raise fail(f"the store {redact_url(store) if store else state} is not writable")
     if settings.offline:
         try:
             with open(settings.journal, "a", encoding="utf-8"):
@@ -89,15 +94,15 @@ def serve(
     try:
         sock = bind(host, port)
     except OSError as exc:
-        store.close()
+        outbox.close()
         raise fail(str(exc)) from None
     try:
         configure_logging()
     except ConfigError as exc:
         sock.close()
-        store.close()
+        outbox.close()
         raise fail(str(exc)) from None
-    application = create_app(settings, model, store=store)
+    application = create_app(settings, model, store=outbox)
     config = uvicorn.Config(application, log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])

@@ -2,7 +2,7 @@
 rollback records (claimed once per click key, so a rollback runs exactly once however often the
 button is pressed and on however many replicas share the store).
 
-A mixin of `notifier.store.Store`: it uses the store's connection and lock.
+A mixin of the SQLite backend (notifier/store_sqlite.py): it uses the backend's connection and lock.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ Slack starts answering `msg_blocks_too_long`. Large groups end with "... and N m
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -190,12 +191,12 @@ def group_message(view: GroupView) -> Message:
 
     status_notes = []
     if view.acked_by:
-        status_notes.append(f":eyes: acknowledged by *{_escape(_cut(view.acked_by, 80))}*"
+        status_notes.append(f":eyes: acknowledged by {_person(view.acked_by)}"
                             + (f" at {_clock(datetime.fromtimestamp(view.acked_at, timezone.utc))}"
                                if view.acked_at else ""))
     if view.silenced_by and view.silenced_until:
         until = _clock(datetime.fromtimestamp(view.silenced_until, timezone.utc))
-        status_notes.append(f":no_bell: silenced by *{_escape(_cut(view.silenced_by, 80))}* until {until}")
+        status_notes.append(f":no_bell: silenced by {_person(view.silenced_by)} until {until}")
     status_notes += [rollback_line(record) for record in view.rollbacks or []]
     tail: list = []
     if status_notes:
@@ -260,3 +261,10 @@ def change_note(previous: Notification | None, current: Notification, now: datet
         parts.append(f":heavy_minus_sign: {len(gone)} left the group")
     parts.append(f"Now {len(current.firing)} firing.")
     return _cut("\n".join(parts), 3000)
+
+
+def _person(who: str) -> str:
+    """A Slack user ID as a mention (Slack shows the current name); anything else as bold text."""
+    if re.fullmatch(r"[UW][A-Z0-9]{2,20}", who):
+        return f"<@{who}>"
+    return f"*{_escape(_cut(who, 80))}*"

@@ -43,3 +43,13 @@ def dashboard_url(notification: Notification, catalog: Catalog) -> str | None:
 def silence_matchers(notification: Notification) -> dict[str, str]:
     """The labels a silence for the whole group matches: its group labels, else its common labels."""
     return dict(notification.group_labels) or dict(notification.common_labels)
+
+
+def team_for(notification: Notification, catalog: Catalog) -> str | None:
+    """The team whose responders may act on a group: its `team` label, else its service's team."""
+    team = _label(notification, "team")
+    if team and catalog.team(team):
+        return team
+    name = _label(notification, "service") or _label(notification, "job")
+    service = next((s for s in catalog.services if s.name == name), None)
+    return service.team if service else None

@@ -64,6 +64,9 @@ class Sink(Protocol):
 
     def upload(self, channel_id: str, thread_ts: str, png: bytes, title: str) -> None: ...
 
+    def ephemeral(self, channel: str, user_id: str, text: str) -> None:
+        """A message only `user_id` sees (a refused button click)."""
+
 
 class SlackSink:
     """slack-sdk's WebClient with its own retries switched off: the outbox does the retrying."""
@@ -114,6 +117,13 @@ class SlackSink:
                 return Posted(channel_id=answer.get("channel") or message.get("channel") or channel,
                               ts=message["ts"])
         return None
+
+    @property
+    def client(self) -> WebClient:
+        return self._client
+
+    def ephemeral(self, channel, user_id, text) -> None:
+        self._call("chat_postEphemeral", channel=channel, user=user_id, text=text)
 
     def upload(self, channel_id, thread_ts, png, title) -> None:
         self._call("files_upload_v2", channel=channel_id, thread_ts=thread_ts, file=png,
@@ -190,6 +200,11 @@ class TerminalSink:
 
     def upload(self, channel_id, thread_ts, png, title) -> None:
         raise PermanentError("offline: graphs are posted only to Slack")
+
+    def ephemeral(self, channel, user_id, text) -> None:
+        with self._lock:
+            self._append({"call": "ephemeral", "channel": channel, "user": user_id, "text": text, "at": time.time()})
+            self._print(f"{channel} · only {user_id} sees this", text, None)
 
 
 _MRKDWN = re.compile(r"[*`]|:[a-z_]+:")

@@ -1,61 +1,29 @@
-"""The durable outbox: SQLite at `--state`, written and fsynced before a webhook is acknowledged.
+"""The durable outbox as one interface; SQLite (one replica, the demo) and PostgreSQL (replicas) behind it.
 
-One row per accepted group state (`notifications`), one row per alert group (`groups`, which
-remembers the Slack message a group lives in). Each Slack call a delivery makes is recorded as a
-step in its row, so a restart (even after `kill -9`) resumes exactly where the last one stopped.
+A webhook is acknowledged only once its group state is committed (`accept_many`). One row per
+accepted group state (`notifications`), one row per alert group (`groups`, which remembers the
+Slack message a group lives in), one row per button action (`actions`, whose unique key makes
+clicks idempotent across replicas). Each Slack call a delivery makes is recorded as a step in its
+row, so a restart (even after `kill -9`) resumes exactly where the last one stopped.
+
+`open_store(target)` picks the backend: a `postgresql://` URL, else a SQLite file path.
+Contract: docs/contracts.md ("Notifier store"); both backends pass tests/notifier/test_store_contract.py.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
+from notifier.otlp_logs import ErrorReport
 from notifier.payload import Notification
-from notifier.recovery_store import RECOVERY_SCHEMA, RecoveryTables
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS groups (
-    group_key TEXT PRIMARY KEY,
-    group_id TEXT UNIQUE NOT NULL,
-    channel TEXT,
-    channel_id TEXT,
-    root_ts TEXT,
-    last_payload TEXT,
-    acked_by TEXT,
-    acked_at REAL,
-    silenced_by TEXT,
-    silenced_until REAL,
-    silence_id TEXT
-);
-CREATE TABLE IF NOT EXISTS notifications (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    state_key TEXT UNIQUE NOT NULL,
-    group_key TEXT NOT NULL REFERENCES groups(group_key),
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    steps TEXT NOT NULL DEFAULT '{}',
-    channel TEXT,
-    ts TEXT,
-    thread_ts TEXT,
-    delivered_at REAL,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS notifications_pending ON notifications(state, group_key, id);
-"""
+from notifier.recovery_store import RollbackRecord, TopReport
 
 
 class StoreError(RuntimeError):
-    """The state file cannot be opened or written."""
+    """The store cannot be opened or written (message says which and why, without secrets)."""
 
 
 @dataclass
@@ -88,184 +56,117 @@ class Pending:
     steps: dict[str, dict]
 
 
+@dataclass
+class Action:
+    """A button action recorded once per idempotency key, whichever replica got the click."""
+
+    group_key: str
+    kind: str
+    idem_key: str
+    user_id: str
+    detail: dict
+    outcome: str | None  # None while the action is being carried out; then e.g. "done" or "failed"
+    created_at: float
+
+
+GROUP_COLUMNS = ("group_key, group_id, channel, channel_id, root_ts, last_payload, acked_by, acked_at,"
+                 " silenced_by, silenced_until, silence_id")
+
+
 def rfc3339(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Store(RecoveryTables):
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # fsync on every commit: 2xx means on disk
-            self._db.executescript(_SCHEMA + RECOVERY_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
-            self.instance = self._db.execute("SELECT value FROM meta WHERE key='instance'").fetchone()[0]
-        except OSError as exc:
-            raise StoreError(f"cannot open the state file {path}: {exc.strerror or exc}"
-                             f"{f' ({exc.filename})' if exc.filename else ''}") from None
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the state file {path}: {exc}") from None
-        self._lock = threading.Lock()
+@runtime_checkable
+class Store(Protocol):
+    """What the webhook, the delivery loop, the buttons and the reports need from the outbox."""
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    instance: str  # stable per store (not per process): part of every Slack step id
+
+    def close(self) -> None: ...
 
     def writable(self) -> bool:
-        try:
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute("ROLLBACK")
-            return True
-        except sqlite3.Error:
-            return False
+        """True when a write transaction can be opened now (readiness)."""
 
-    # --- intake -------------------------------------------------------------------------------
-
+    # intake
     def accept(self, notification: Notification, channel: str, received_at: float | None = None) -> int | None:
-        """Record a group state durably; None when that exact state was already recorded.
-
-        `channel` is where a new group will be posted; a known group keeps the channel it lives in.
-        """
-        return self.accept_many([(notification, channel, time.time() if received_at is None else received_at)])[0]
+        """Record one group state durably; its row id, or None when that exact state was already recorded."""
 
     def accept_many(self, batch: list[tuple[Notification, str, float]]) -> list[int | None]:
-        """Several webhooks in one transaction (one fsync); a row id per new state, None per duplicate."""
-        found: list[int | None] = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for notification, channel, received_at in batch:
-                    self._db.execute("INSERT OR IGNORE INTO groups (group_key, group_id, channel) VALUES (?, ?, ?)",
-                                     (notification.group_key, uuid.uuid4().hex[:16], channel))
-                    cursor = self._db.execute(
-                        "INSERT OR IGNORE INTO notifications"
-                        " (state_key, group_key, kind, status, payload, received_at) VALUES (?, ?, 'alert', ?, ?, ?)",
-                        (notification.state_key(), notification.group_key, notification.status,
-                         notification.to_json(), received_at))
-                    found.append(cursor.lastrowid if cursor.rowcount else None)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return found
+        """Several group states in one transaction, committed before returning."""
 
     def enqueue_refresh(self, group_key: str, note: str) -> int:
         """Queue a re-render of a group's message plus a thread note (after an ack or silence)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO notifications (state_key, group_key, kind, status, payload, received_at)"
-                " VALUES (?, ?, 'refresh', 'refresh', ?, ?)",
-                (f"refresh:{uuid.uuid4().hex}", group_key, json.dumps({"note": note}), time.time()))
-        return cursor.lastrowid
 
-    # --- delivery -------------------------------------------------------------------------------
+    # delivery
+    def pending_groups(self) -> list[str]: ...
 
-    def pending_groups(self) -> list[str]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT group_key FROM notifications WHERE state='pending' GROUP BY group_key ORDER BY MIN(id)")
-            return [row[0] for row in rows]
+    def next_pending(self, group_key: str) -> Pending | None: ...
 
-    def next_pending(self, group_key: str) -> Pending | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, group_key, kind, status, payload, received_at, steps FROM notifications"
-                " WHERE state='pending' AND group_key=? ORDER BY id LIMIT 1", (group_key,)).fetchone()
-        if row is None:
-            return None
-        return Pending(*row[:6], steps=json.loads(row[6]))
-
-    def save_steps(self, notification_id: int, steps: dict[str, dict]) -> None:
-        with self._lock:
-            self._db.execute("UPDATE notifications SET steps=? WHERE id=?", (json.dumps(steps), notification_id))
+    def save_steps(self, notification_id: int, steps: dict[str, dict]) -> None: ...
 
     def finish(self, item: Pending, *, state: str, channel: str | None, ts: str | None,
                thread_ts: str | None, error: str | None = None) -> None:
         """Close a delivery; an alert state becomes the group's current state in the same commit."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "UPDATE notifications SET state=?, channel=?, ts=?, thread_ts=?, delivered_at=?, error=?"
-                    " WHERE id=?", (state, channel, ts, thread_ts, time.time(), error, item.id))
-                if item.kind == "alert":
-                    self._db.execute("UPDATE groups SET last_payload=? WHERE group_key=?",
-                                     (item.payload, item.group_key))
-                if item.kind == "alert" and item.status == "resolved":
-                    # The resolved message keeps showing who acknowledged; a refire is a new incident.
-                    self._db.execute("UPDATE groups SET acked_by=NULL, acked_at=NULL WHERE group_key=?",
-                                     (item.group_key,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def group(self, group_key: str) -> Group:
-        with self._lock:
-            row = self._db.execute(f"SELECT {_GROUP_COLUMNS} FROM groups WHERE group_key=?", (group_key,)).fetchone()
-        if row is None:
-            raise KeyError(group_key)
-        return Group(*row)
+        """The group (KeyError when unknown)."""
 
-    def group_by_id(self, group_id: str) -> Group | None:
-        with self._lock:
-            row = self._db.execute(f"SELECT {_GROUP_COLUMNS} FROM groups WHERE group_id=?", (group_id,)).fetchone()
-        return Group(*row) if row else None
+    def group_by_id(self, group_id: str) -> Group | None: ...
 
-    def set_channel(self, group_key: str, channel: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE groups SET channel=? WHERE group_key=?", (channel, group_key))
+    def set_channel(self, group_key: str, channel: str) -> None: ...
 
-    def set_root(self, group_key: str, channel: str, channel_id: str, root_ts: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE groups SET channel=?, channel_id=?, root_ts=? WHERE group_key=?",
-                             (channel, channel_id, root_ts, group_key))
+    def set_root(self, group_key: str, channel: str, channel_id: str, root_ts: str) -> None: ...
 
-    def ack(self, group_key: str, user: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE groups SET acked_by=?, acked_at=? WHERE group_key=?",
-                             (user, time.time(), group_key))
+    # buttons
+    def ack(self, group_key: str, user: str) -> None: ...
 
-    def silence(self, group_key: str, user: str, until: float, silence_id: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE groups SET silenced_by=?, silenced_until=?, silence_id=? WHERE group_key=?",
-                             (user, until, silence_id, group_key))
+    def silence(self, group_key: str, user: str, until: float, silence_id: str) -> None: ...
 
-    # --- reporting ------------------------------------------------------------------------------
+    def record_action(self, group_key: str, kind: str, idem_key: str, user_id: str, detail: dict) -> bool:
+        """Record an action under its unique `(kind, idem_key)`: True only for the first caller."""
 
-    def queue_depth(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM notifications WHERE state='pending'").fetchone()[0]
+    def set_action_outcome(self, kind: str, idem_key: str, outcome: str, detail: dict | None = None) -> None:
+        """Store how a recorded action ended (`detail`, when given, is merged into the recorded one)."""
+
+    def action(self, kind: str, idem_key: str) -> Action | None: ...
+
+    # recovery (notifier/recovery_store.py): error reports, evidence, rollback records
+    def add_reports(self, reports: list[ErrorReport], now: float | None = None) -> int:
+        """Keep error reports, dropping those past retention and the oldest beyond the cap."""
+
+    def report_count(self) -> int: ...
+
+    def top_reports(self, service: str, since: float, until: float, limit: int = 3) -> list[TopReport]:
+        """The most frequent fingerprints of `service` in the window, each with its latest report."""
+
+    def set_evidence(self, group_key: str, evidence: dict) -> None: ...
+
+    def evidence(self, group_key: str) -> dict | None: ...
+
+    def claim_rollback(self, record: RollbackRecord) -> bool:
+        """Record a rollback (after `record_action` claimed it); True when it was new."""
+
+    def finish_rollback(self, idem_key: str, ok: bool, detail: str) -> None: ...
+
+    def rollbacks(self, group_key: str | None = None) -> list[RollbackRecord]: ...
+
+    # reporting
+    def queue_depth(self) -> int: ...
 
     def deliveries(self, include_undelivered: bool = False) -> list[dict]:
-        """Alert deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md).
-
-        Only delivered ones by default; `include_undelivered` adds those still pending or failed.
-        """
-        states = ("delivered", "pending", "failed") if include_undelivered else ("delivered",)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at, error"
-                f" FROM notifications WHERE kind='alert' AND state IN ({','.join('?' * len(states))}) ORDER BY id",
-                states).fetchall()
-        found = []
-        for group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at, error in rows:
-            alerts = json.loads(payload)["alerts"]
-            found.append({
-                "group_key": group_key, "status": status, "state": state, "channel": channel, "ts": ts,
-                "thread_ts": thread_ts, "received_at": rfc3339(received_at),
-                "delivered_at": rfc3339(delivered_at) if state == "delivered" else None, "error": error,
-                "alerts": [{"fingerprint": a["fingerprint"], "status": a["status"], "labels": a["labels"]}
-                           for a in alerts],
-            })
-        return found
+        """Alert deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md)."""
 
 
-_GROUP_COLUMNS = ("group_key, group_id, channel, channel_id, root_ts, last_payload, acked_by, acked_at,"
-                  " silenced_by, silenced_until, silence_id")
+def open_store(target: str | Path) -> Store:
+    """A `postgresql://`/`postgres://` URL opens PostgreSQL; anything else is a SQLite state file path."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        from notifier.store_postgres import PostgresStore
+
+        return PostgresStore(text)
+    from notifier.store_sqlite import SQLiteStore
+
+    return SQLiteStore(Path(text))

@@ -16,7 +16,8 @@ Usage:
         slack.rate_limit(count=20, retry_after=1)        # a 429 storm
         slack.hang(seconds=30, count=1, after_record=True)  # Slack posts, the answer never comes
 
-Methods: auth.test, chat.postMessage, chat.update, conversations.history, conversations.replies,
+Methods: auth.test, chat.postMessage, chat.postEphemeral, chat.update, conversations.history,
+conversations.replies, usergroups.users.list,
 files.getUploadURLExternal (+ the upload URL), files.completeUploadExternal, files.info. Incoming
 webhooks (what Alertmanager's native `slack_configs` posts to) are accepted at `webhook_url`.
 """
@@ -88,8 +89,11 @@ class Call:
 class SlackServer:
     def __init__(self, token: str = "fake-bot-token", *, rate_limit_per_channel: int = 3,
                  rate_window_s: float = 1.0, missing_channels: set[str] | None = None,
-                 refused_channels: dict[str, str] | None = None) -> None:
+                 refused_channels: dict[str, str] | None = None,
+                 usergroups: dict[str, list[str]] | None = None) -> None:
         self.token = token
+        self.usergroups = {k: list(v) for k, v in (usergroups or {}).items()}
+        self._ephemeral: list[dict] = []
         self.rate_limit_per_channel = rate_limit_per_channel
         self.rate_window_s = rate_window_s
         self.missing_channels = set(missing_channels or ())
@@ -201,6 +205,11 @@ class SlackServer:
         """Incoming-webhook posts (Alertmanager's own slack_configs)."""
         with self._lock:
             return copy.deepcopy(self._native)
+
+    def ephemeral(self, user: str | None = None) -> list[dict]:
+        """Messages only one user saw (`chat.postEphemeral`), oldest first."""
+        with self._lock:
+            return [dict(m) for m in self._ephemeral if user is None or m["user"] == user]
 
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
@@ -400,6 +409,27 @@ class SlackServer:
         channel_id = self.channel_id(params.get("channel") or "")
         ts = params.get("ts")
         return self._history(channel_id, lambda m: m["ts"] == ts or m["thread_ts"] == ts, params)
+
+    def _m_chat_postEphemeral(self, params, request) -> dict:
+        channel, user = params.get("channel") or "", params.get("user") or ""
+        if not channel or channel in self.missing_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if not user:
+            return {"ok": False, "error": "user_not_in_channel"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._ts()
+        with self._changed:
+            self._ephemeral.append({"channel_id": self.channel_id(channel), "user": user,
+                                    "text": params.get("text", ""), "ts": ts, "at": time.time()})
+            self._changed.notify_all()
+        return {"ok": True, "message_ts": ts}
+
+    def _m_usergroups_users_list(self, params, request) -> dict:
+        group = params.get("usergroup") or ""
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
 
     def _m_files_getUploadURLExternal(self, params, request) -> dict:
         file_id = f"F{next(self._clock):08d}"

@@ -28,6 +28,26 @@ SIGNING_SECRET = "test-signing-secret-0d2e"
 BONGSU = Path(sys.executable).parent / "bongsu"
 
 
+# Who may press buttons in the test catalog: two users directly, one more through a user group.
+RESPONDERS = {"users": ["UALICE", "UBOB"], "usergroups": ["SONCALL"]}
+USERGROUPS = {"SONCALL": ["UCAROL"]}
+
+
+def responders_catalog(workdir: Path) -> Path:
+    """The demo catalog with responders for every team (the demo's own catalog names none)."""
+    import yaml
+
+    from bongsu.catalog import DEFAULT_CATALOG
+
+    document = yaml.safe_load(DEFAULT_CATALOG.read_text())
+    for team in document["teams"]:
+        team["responders"] = RESPONDERS
+    path = workdir / "catalog.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
 def _require_tools() -> None:
     find("alertmanager")  # MissingBinary carries the install command
     if not BONGSU.exists():
@@ -38,7 +58,8 @@ class NotifierProcess:
     """`bongsu notifier serve` as Alertmanager and the acceptance checks run it."""
 
     def __init__(self, workdir: Path, slack: SlackServer | None, *, alertmanager_url: str | None = None,
-                 prometheus_url: str | None = None, name: str = "notifier") -> None:
+                 prometheus_url: str | None = None, name: str = "notifier", catalog: Path | None = None,
+                 store: str | None = None) -> None:
         self.port = free_port()
         self.workdir = workdir
         self.state = workdir / "state" / "state.sqlite"
@@ -46,8 +67,11 @@ class NotifierProcess:
         env = {"BONGSU_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                "SLACK_BOT_TOKEN": SLACK_TOKEN if slack else "", "SLACK_API_URL": slack.url if slack else "",
                "ALERTMANAGER_URL": alertmanager_url or "", "PROMETHEUS_URL": prometheus_url or ""}
-        self.child = Child(name, [str(BONGSU), "notifier", "serve", "--listen", f"127.0.0.1:{self.port}",
-                                  "--state", str(self.state)],
+        argv = [str(BONGSU), "notifier", "serve", "--listen", f"127.0.0.1:{self.port}", "--state", str(self.state)]
+        argv += ["--catalog", str(catalog or responders_catalog(workdir))]
+        if store:
+            argv += ["--store", store]
+        self.child = Child(name, argv,
                            self.log, health_url=f"{self.url}/readyz", env=env)
 
     @property
@@ -155,7 +179,7 @@ def settle(check, timeout: float = 5.0) -> None:
 @pytest.fixture(scope="session")
 def slack() -> Iterator[SlackServer]:
     _require_tools()
-    with SlackServer(token=SLACK_TOKEN) as server:
+    with SlackServer(token=SLACK_TOKEN, usergroups=USERGROUPS) as server:
         yield server
 
 
@@ -196,3 +220,15 @@ def stack(slack: SlackServer, tmp_path_factory) -> Iterator[tuple[NotifierProces
         am.stop()
         notifier.stop()
         prom.stop()
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request, tmp_path: Path) -> Iterator:
+    """Every store backend, for the contract tests (tests/notifier/test_store_contract.py)."""
+    from notifier.store import open_store
+
+    opened = open_store(tmp_path / "state.sqlite")
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -162,10 +162,10 @@ def test_webhook_answers_503_when_the_outbox_cannot_be_written(tmp_path: Path):
     import httpx
     from pydantic import SecretStr
 
-    from notifier import Store, create_app
+    from notifier import create_app, open_store
 
     settings = Settings(state=tmp_path / "state.sqlite", webhook_token=SecretStr("t"))
-    store = Store(settings.state)
+    store = open_store(settings.state)
     app = create_app(settings, load_catalog(None), store=store)
     body, auth = json.dumps(_notification()).encode(), {"Authorization": "Bearer t"}
 

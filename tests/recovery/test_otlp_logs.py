@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
-from notifier.store import Store
-from tests.notifier.conftest import NotifierProcess
+from notifier.store_sqlite import SQLiteStore
+from tests.notifier.conftest import WEBHOOK_TOKEN, NotifierProcess
 from tests.recovery.otlp import error_record, export_request
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -25,12 +26,11 @@ def notifier(tmp_path_factory) -> Iterator[NotifierProcess]:
     process.stop()
 
 
-def _stored(notifier: NotifierProcess, service: str):
-    store = Store(notifier.state)
-    try:
-        return store.top_reports(service, 0, 4e9, limit=10)
-    finally:
-        store.close()
+def _stored(notifier: NotifierProcess, service: str) -> list[dict]:
+    answer = httpx.get(f"{notifier.url}/api/error-reports", params={"service": service}, timeout=10,
+                       headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"})
+    answer.raise_for_status()
+    return answer.json()
 
 
 def test_protobuf_reports_are_stored_field_by_field(notifier: NotifierProcess) -> None:
@@ -40,18 +40,17 @@ def test_protobuf_reports_are_stored_field_by_field(notifier: NotifierProcess) -
     assert answer.headers["content-type"] == "application/x-protobuf"
     parsed = ExportLogsServiceResponse.FromString(answer.content)
     assert parsed.partial_success.rejected_log_records == 1  # the INFO record is not an error report
-    [top] = _stored(notifier, "proto-svc")
-    report = top.report
-    assert (report.exception_type, report.exception_message) == ("KeyError", "'amex'")
-    assert (report.file, report.line, report.function) == ("examples/shop/fees_1_5_0.py", 22, "fee_cents")
-    assert report.source == "rate = NETWORK_FEE_BPS[network(card_number)]"
-    assert (report.version, report.revision[:7]) == ("1.5.0", "9b74186")
-    assert report.package.startswith("shop-proto-svc==1.5.0+src.")
-    assert (report.method, report.route, report.status) == ("POST", "/charges", 500)
-    assert report.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" and report.span_id == "00f067aa0ba902b7"
-    assert report.frames[0]["culprit"] is True and report.breadcrumbs[0]["message"] == "charging order 7"
-    assert report.request["body"].startswith('{"order_id": 7')
-    assert top.count == 3
+    [report] = _stored(notifier, "proto-svc")
+    assert (report["type"], report["message"]) == ("KeyError", "'amex'")
+    assert (report["file"], report["line"], report["function"]) == ("examples/shop/fees_1_5_0.py", 22, "fee_cents")
+    assert report["source"] == "rate = NETWORK_FEE_BPS[network(card_number)]"
+    assert (report["version"], report["revision"][:7]) == ("1.5.0", "9b74186")
+    assert report["package"].startswith("shop-proto-svc==1.5.0+src.")
+    assert (report["method"], report["route"], report["status"]) == ("POST", "/charges", 500)
+    assert report["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736" and report["span_id"] == "00f067aa0ba902b7"
+    assert report["frames"][0]["culprit"] is True and report["breadcrumbs"][0]["message"] == "charging order 7"
+    assert report["request"]["body"].startswith('{"order_id": 7')
+    assert report["count"] == 3
 
 
 def test_otlp_json_with_hex_ids_is_accepted(notifier: NotifierProcess) -> None:
@@ -60,8 +59,8 @@ def test_otlp_json_with_hex_ids_is_accepted(notifier: NotifierProcess) -> None:
     record["traceId"], record["spanId"] = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"  # OTLP JSON: hex
     answer = notifier.post("/v1/logs", json.dumps(document).encode(), **{"Content-Type": "application/json"})
     assert answer.status_code == 200, answer.text
-    [top] = _stored(notifier, "json-svc")
-    assert top.report.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    [report] = _stored(notifier, "json-svc")
+    assert report["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 def test_malformed_body_is_400_and_stores_nothing(notifier: NotifierProcess) -> None:
@@ -91,7 +90,7 @@ def test_retention_is_bounded(tmp_path: Path) -> None:
     from notifier import recovery_store
     from notifier.otlp_logs import reports
 
-    store = Store(tmp_path / "state.sqlite")
+    store = SQLiteStore(tmp_path / "state.sqlite")
     found, _ = reports(export_request([error_record()], service="old"))
     store.add_reports(found, now=1000.0)
     store.add_reports(found, now=1000.0 + recovery_store.RETENTION_S + 1)
