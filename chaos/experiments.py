@@ -271,12 +271,11 @@ def bad_deploy_experiment(catalog: Catalog, service: Service) -> dict | None:
         f"and the deploy note; a responder presses Roll back to {good} (a signed Slack interaction), {good} must "
         "run again and the alert resolve.", drill)
     experiment["tags"].append("recovery")
-    runs_good = _recovery(f"{service.name} runs {good}", "service_runs_build",
-                          {"service": service.name, "version": good, "timeout_s": 120})
     experiment["steady-state-hypothesis"] = {
         "title": f"{service.name} runs {good}, is scraped, burns under the page threshold and {alertname} is quiet",
         "probes": [
-            {**runs_good, "tolerance": {"type": "jsonpath", "path": "$.version", "expect": good}},
+            {**_recovery(f"{service.name} runs {good}", "service_on_build",
+                         {"service": service.name, "version": good, "timeout_s": 120}), "tolerance": True},
             _scraped(service),
             _probe(f"{service.name}/{slo.name} burns under the page threshold", "chaos.probes", "burn_rate_below",
                    {"service": service.name, "slo": slo.name, "window": str(tier.short),

@@ -24,7 +24,7 @@ from chaos.stackfile import StackFile, stack_from
 from notifier.signature import sign
 from notifier.sinks import plain_text
 
-__all__ = ["deploy_build", "page_shows", "press_button", "service_runs_build"]
+__all__ = ["deploy_build", "page_shows", "press_button", "service_runs_build", "service_on_build"]
 
 
 def _description(stack: StackFile) -> dict:
@@ -149,3 +149,13 @@ def service_runs_build(service: str, version: str, timeout_s: float = 180, inter
     if marks.get("cleared") is not None:
         marks.mark("recovered", at)
     return {**seen, "service": service, "version": version, "recovered_at": at}
+
+
+def service_on_build(service: str, version: str, timeout_s: float = 120, interval_s: float = 1,
+                     configuration: dict | None = None, secrets: dict | None = None) -> bool:
+    """True when `service` runs `version` within the timeout (for a steady-state tolerance of true)."""
+    try:
+        service_runs_build(service, version, timeout_s, interval_s, configuration, secrets)
+    except ActivityFailed:
+        return False
+    return True
