@@ -18,6 +18,7 @@ CONTRACT_METRICS: dict[str, str] = {
     "bongsu_sdk_cardinality_overflow_total": "counter",
     "bongsu_experiment_exposures_total": "counter",
     "bongsu_experiment_conversions_total": "counter",
+    "bongsu_build_info": "gauge",
     "bongsu_notifier_webhooks_received_total": "counter",
     "bongsu_notifier_deliveries_total": "counter",
     "bongsu_notifier_delivery_retries_total": "counter",
