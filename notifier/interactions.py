@@ -40,7 +40,7 @@ class ButtonHandler:
         refresh queued."""
         self.store, self.settings, self.catalog, self.authorizer, self.sink = store, settings, catalog, authorizer, sink
         self.run, self.wake = run, wake
-        self.rollbacks = RollbackHandler(store, catalog, authorizer, sink, run, wake)
+        self.rollbacks = RollbackHandler(store, catalog, authorizer, self.tell, run, wake)
 
     async def handle(self, payload: dict) -> int:
         """Apply each action of a `block_actions` payload; returns how many changed something."""
@@ -75,11 +75,15 @@ class ButtonHandler:
     async def _refuse(self, payload: dict, user_id: str, team: str | None, action_id: str, group: Group) -> None:
         log.warning("button refused: not a responder", user_id=user_id or "?", team=team or "(none)",
                     action=action_id, group_key=group.group_key)
+        whose = f"team *{team}*" if team else "a team in the catalog"
+        await self.tell(payload, group, user_id,
+                        f":no_entry: Only the responders of {whose} may use this button. "
+                        "Ask them, or have your Slack user ID added to the team's `responders` in the catalog.")
+
+    async def tell(self, payload: dict, group: Group, user_id: str, text: str) -> None:
+        """An ephemeral message to the clicker, in the channel the click came from."""
         channel = ((payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
                    or group.channel_id)
-        whose = f"team *{team}*" if team else "a team in the catalog"
-        text = (f":no_entry: Only the responders of {whose} may use this button. "
-                "Ask them, or have your Slack user ID added to the team's `responders` in the catalog.")
         if not channel or not user_id:
             return
         try:

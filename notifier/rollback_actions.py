@@ -18,18 +18,20 @@ from collections.abc import Callable
 
 from bongsu.catalog import Catalog
 from bongsu.rollback import RollbackError, run_rollback
+from notifier.authorization import Authorizer
 from notifier.evidence import service_of
 from notifier.evidence_blocks import rollback_line
 from notifier.logs import log
 from notifier.recovery_store import RollbackRecord
-from notifier.sinks import PermanentError, RetryLater, Sink
 from notifier.store import Group, Store
 
 
 class RollbackHandler:
-    def __init__(self, store: Store, catalog: Catalog, authorizer, sink: Sink, run: Callable, wake: Callable) -> None:
-        self.store, self.catalog, self.authorizer, self.sink, self.run, self.wake = (
-            store, catalog, authorizer, sink, run, wake)
+    def __init__(self, store: Store, catalog: Catalog, authorizer: Authorizer, tell: Callable, run: Callable,
+                 wake: Callable) -> None:
+        """`tell(payload, group, user_id, text)` shows the clicker an ephemeral message."""
+        self.store, self.catalog, self.authorizer, self._tell, self.run, self.wake = (
+            store, catalog, authorizer, tell, run, wake)
         self._running: set[asyncio.Task] = set()
 
     async def handle(self, payload: dict, action: dict) -> bool:
@@ -105,13 +107,3 @@ class RollbackHandler:
         await self.run(self.store.enqueue_refresh, record.group_key, rollback_line(finished))
         self.wake([record.group_key])
         (log.info if ok else log.error)("rollback finished", group_key=record.group_key, ok=ok, detail=detail[:300])
-
-    async def _tell(self, payload: dict, group: Group, user_id: str, text: str) -> None:
-        channel = ((payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
-                   or group.channel_id)
-        if not channel or not user_id:
-            return
-        try:
-            await asyncio.to_thread(self.sink.ephemeral, channel, user_id, text)
-        except (RetryLater, PermanentError) as exc:
-            log.warning("refusal could not be shown", user_id=user_id, reason=str(exc))
