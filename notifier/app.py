@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 import contextlib
 import hmac
 import json
@@ -227,6 +228,12 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         return JSONResponse([{**full_report(top), "first_seen": top.first_seen, "last_seen": top.last_seen}
                              for top in tops])
 
+    async def rollbacks(request: Request) -> Response:
+        """Every rollback record (who, when, from, to, outcome), for post-mortems (docs/recovery.md)."""
+        if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse([asdict(record) for record in await run(store.rollbacks)])
+
     async def metrics_endpoint(request: Request) -> Response:
         metrics.queue_depth.set(await run(store.queue_depth))
         return Response(metrics.exposition(), media_type=metrics.content_type)
@@ -258,6 +265,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         Route("/slack/interactions", interactions, methods=["POST"]),
         Route("/v1/logs", otlp_logs, methods=["POST"]),
         Route("/api/error-reports", error_reports, methods=["GET"]),
+        Route("/api/rollbacks", rollbacks, methods=["GET"]),
         Route("/api/deliveries", deliveries, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),

@@ -5,6 +5,7 @@ page carries the bug's evidence and deploy note, Roll back (a signed click) rest
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -12,12 +13,14 @@ from rich.console import Console
 from bongsu import observe
 from bongsu.demo import _render, run_incident
 from bongsu.stack import Stack
+from chaos.postmortem import write_postmortem
+from chaos.stackfile import read_stack_file
 from examples.shop.releases import build, known_bug
 
 pytestmark = pytest.mark.e2e
 
 
-def test_payments_error_burst_pages_and_resolves(demo_stack: Stack) -> None:
+def test_bad_deploy_pages_with_evidence_rolls_back_and_resolves(demo_stack: Stack, tmp_path: Path) -> None:
     payments = demo_stack.settings.catalog.service("payments")
     availability = next(s for s in payments.slos if s.sli == "http_availability")
     alertname = payments.slo_alert(availability)
@@ -53,6 +56,13 @@ def test_payments_error_burst_pages_and_resolves(demo_stack: Stack) -> None:
     after = _render(demo_stack, resolved, False)
     assert "Roll back of payments from 1.5.0 to 1.4.2 by drill-u0demopay1" in after and "succeeded" in after, after
     assert json.loads((demo_stack.run_dir / "stack.json").read_text())["builds"]["payments"]["version"] == "1.4.2"
+    # The post-mortem timeline carries the rollback record.
+    journal_doc = json.loads(result.journal_path.read_text())
+    draft = write_postmortem(demo_stack.settings.catalog, read_stack_file(demo_stack.run_dir / "stack.json"),
+                             at["injected"] - 60, at["resolution_notified"] + 5, tmp_path / "pm.md", journal_doc)
+    text = draft.read_text()
+    assert "Roll back of payments from 1.5.0 to 1.4.2 pressed by drill-u0demopay1 (U0DEMOPAY1)" in text, text
+    assert "rollback of payments to 1.4.2 succeeded" in text
     # And the real servers agree now: inactive in Prometheus, no longer active in Alertmanager.
     assert observe.alert_state(demo_stack.urls["prometheus"], alertname, {"service": "payments"}) == "inactive"
     assert observe.alertmanager_alerts(demo_stack.urls["alertmanager"], alertname) == []
