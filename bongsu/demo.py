@@ -9,11 +9,13 @@ interval is measured and set against the floor the configuration allows, as `bon
 
 from __future__ import annotations
 
+import html
 import json
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from bongsu import observe
 from bongsu.stack import Stack, StackSettings
@@ -39,7 +41,7 @@ def run_incident(stack: Stack, console: Console):
                                         ("resolved", False, "green", "the same message, resolved")):
         delivery = observe.delivery_for(notifier, token, result.alertname, status)
         if delivery:
-            console.print(Panel(_render(stack, delivery, first), border_style=style,
+            console.print(Panel(Text(_render(stack, delivery, first)), border_style=style,
                                 title=title.format(channel=delivery.get("channel"))))
     console.print(intervals_table([result]))
     console.print(summary(result.measurement.get("moments", {})))
@@ -66,7 +68,7 @@ def _render(stack: Stack, delivery: dict, first: bool) -> str:
     text = plain_text(message[-1]["blocks"])
     if not first:
         replies = [r.get("text", "") for r in records if r.get("thread_ts") == root]
-        text += "".join(f"\n  ↳ in thread: {reply}" for reply in replies)
+        text += "".join(f"\n  ↳ in thread: {html.unescape(reply)}" for reply in replies)
     return text
 
 

@@ -287,10 +287,7 @@ def bad_deploy_experiment(catalog: Catalog, service: Service) -> dict | None:
     experiment["method"] = [
         _recovery(f"deploy {service.name} {bad}", "deploy_build",
                   {"service": service.name, "version": bad, "bad": True}, "action"),
-        _probe(f"{alertname} fires", "chaos.probes", "alert_reaches_state",
-               {**selector, "state": "firing", "timeout_s": timeouts.detect_s}),
-        _probe(f"the notifier delivers it to {channel}", "chaos.probes", "alert_delivered",
-               {**selector, "channel": channel, "status": "firing", "timeout_s": timeouts.notify_s}),
+        *_alert_steps(alertname, labels, receiver, channel, timeouts, {})[:3],
         _recovery(f"the page shows {bug.exception_type} at {location}, build {bad} with its commit and the deploy note",
                   "page_shows", {**selector, "contains": [bug.exception_type, location],
                                  "build": {"service": service.name, "version": bad}, "timeout_s": 180}),

@@ -110,8 +110,11 @@ def report_reply(evidence: dict, trace_url_template: str | None = None) -> str:
     if r.get("request"):
         lines.append(f"*Data*: {_code(json.dumps(r['request'], sort_keys=True), 600)}")
     if r.get("frames"):
-        lines.append("*Stack* (innermost last):")
-        for frame in r["frames"][-8:]:
+        own = [f for f in r["frames"] if f.get("in_app")]
+        hidden = len(r["frames"]) - len(own) if own else 0
+        lines.append("*Stack* (innermost last" + (f"; {hidden} framework and library frames left out" if hidden else "")
+                     + "):")
+        for frame in (own or r["frames"])[-8:]:
             mark = " :point_left: culprit" if frame.get("culprit") else ""
             lines.append(f"• {_code(str(frame.get('file')) + ':' + str(frame.get('line')), 160)} in "
                          f"{_code(frame.get('function') or '?', 80)}: {_code(frame.get('source') or '', 160)}{mark}")
