@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,3 +97,42 @@ def test_retention_is_bounded(tmp_path: Path) -> None:
     store.add_reports(found, now=1000.0 + recovery_store.RETENTION_S + 1)
     assert store.report_count() == 1  # the first is past retention
     store.close()
+
+
+def test_real_sdk_error_reports_from_payments_1_5_0(notifier: NotifierProcess, tmp_path: Path) -> None:
+    """The shop's bad build, instrumented by the real SDK, reports its bug to the notifier."""
+    import sys
+
+    from bongsu.processes import Child, free_port
+    from examples.shop.releases import build, known_bug
+
+    bad, bug = build("payments", "1.5.0"), known_bug("payments", "1.5.0")
+    port = free_port()
+    repo = Path(__file__).resolve().parents[2]
+    child = Child("payments", [sys.executable, "-m", "uvicorn", "examples.shop.payments:app", "--host", "127.0.0.1",
+                               "--port", str(port), "--log-level", "warning"], tmp_path / "payments.log",
+                  health_url=f"http://127.0.0.1:{port}/livez", cwd=repo,
+                  env={**bad.environment(), "OTEL_SERVICE_NAME": "payments", "BONGSU_FAULT_TOKEN": "x",
+                       "BONGSU_ERROR_REPORTS_URL": f"{notifier.url}/v1/logs",
+                       "BONGSU_ERROR_REPORTS_TOKEN": WEBHOOK_TOKEN})
+    child.start()
+    try:
+        child.wait_healthy(timeout=60)
+        answer = httpx.post(f"http://127.0.0.1:{port}/charges", timeout=10,
+                            json={"order_id": 7, "amount_cents": 1000, "card_number": "378282246310005"})
+        assert answer.status_code == 500
+        deadline = time.monotonic() + 30
+        found: list[dict] = []
+        while not found and time.monotonic() < deadline:
+            found = _stored(notifier, "payments")
+            time.sleep(0.2)
+        assert found, f"no report from the SDK within 30s; payments log: {child.log_tail(10)}"
+    finally:
+        child.stop()
+    report = found[0]
+    assert report["type"].endswith(bug.exception_type) and report["message"] == "'amex'"
+    assert report["file"].endswith(bug.file) and report["line"] == bug.line and report["function"] == "fee_cents"
+    assert report["source"] == "rate = NETWORK_FEE_BPS[network(card_number)]"
+    assert (report["version"], report["revision"], report["package"]) == ("1.5.0", bad.revision, bad.package)
+    assert (report["method"], report["route"], report["status"]) == ("POST", "/charges", 500)
+    assert len(report["trace_id"]) == 32 and "378282246310005" not in json.dumps(report)  # card number redacted
