@@ -16,10 +16,14 @@ from bongsu.catalog import DEFAULT_RECEIVER, TIERS, Catalog
 GROUP_BY = ["alertname", "team", "service", "slo"]
 # Beside alertmanager.yml; Alertmanager 0.25 resolves relative credentials files against the config's folder.
 TOKEN_FILE = "webhook-token"
+# At most this many alerts per webhook; Alertmanager reports the rest in `truncatedAlerts`, which the
+# notifier shows. 0 meant "all", and a big enough group outgrew the notifier's body limit (a 4xx that
+# Alertmanager never retries).
+WEBHOOK_MAX_ALERTS = 200
 
 
 def _webhook(options: BuildOptions) -> dict:
-    return {"url": options.notifier_url, "send_resolved": True, "max_alerts": 0,
+    return {"url": options.notifier_url, "send_resolved": True, "max_alerts": WEBHOOK_MAX_ALERTS,
             "http_config": {"authorization": {"type": "Bearer", "credentials_file": TOKEN_FILE}}}
 
 

@@ -29,16 +29,14 @@ from notifier.evidence import full_report
 from notifier.otlp_logs import OtlpError, parse_request
 from notifier.otlp_logs import reports as otlp_logs_reports
 from notifier.otlp_logs import response as otlp_logs_response
+from notifier.oversize import HARD_LIMIT_BYTES, BodyTooLarge, read_body, salvage
 from notifier.payload import Notification, PayloadError, parse_notification
+from notifier.redaction import redact_url
 from notifier.routing import channel_for
 from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
 from notifier.sinks import Sink, SlackSink, TerminalSink
 from notifier.store import Store, open_store
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class GroupCommit:
@@ -80,20 +78,6 @@ class GroupCommit:
             self._flushing = False
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, or BodyTooLarge as soon as it passes `limit` (never read whole into memory)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def bearer_ok(header: str | None, token: SecretStr | None) -> bool:
     if token is None or not header or not header.startswith("Bearer "):
         return False
@@ -107,10 +91,10 @@ def default_sink(settings: Settings) -> Sink:
 
 
 def create_app(settings: Settings, catalog: Catalog, store: Store | None = None, sink: Sink | None = None) -> Starlette:
-    store = store or open_store(settings.state)
+    store = store or open_store(settings.store or settings.state)
     sink = sink or default_sink(settings)
     metrics = Metrics()
-    store_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+    store_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbox")
 
     async def run(call, *args):
         return await asyncio.get_running_loop().run_in_executor(store_executor, call, *args)
@@ -131,13 +115,19 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             body = await read_body(request, settings.max_webhook_bytes)
         except BodyTooLarge:
             metrics.received.labels("too_large").inc()
-            log.warning("webhook rejected: body too large", limit=settings.max_webhook_bytes)
-            return JSONResponse({"error": f"body larger than {settings.max_webhook_bytes} bytes"}, 413)
+            log.warning("webhook rejected: body over the hard limit", limit=HARD_LIMIT_BYTES)
+            return JSONResponse({"error": f"body larger than {HARD_LIMIT_BYTES} bytes"}, 413)
         except ClientDisconnect:
             metrics.received.labels("disconnected").inc()
             return Response(status_code=400)
         try:
-            notification = parse_notification(body)
+            if body.cut:  # a 4xx would be final for Alertmanager: keep what fits, count the rest
+                notification = salvage(body)
+                log.warning("webhook over the size limit; recorded as a truncated group", bytes=body.size,
+                            limit=settings.max_webhook_bytes, alerts_kept=len(notification.alerts),
+                            truncated_alerts=notification.truncated_alerts)
+            else:
+                notification = parse_notification(body.head)
         except PayloadError as exc:
             metrics.received.labels("malformed").inc()
             log.warning("webhook rejected: malformed", detail=str(exc)[:500])
@@ -163,7 +153,10 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             log.warning("error reports rejected: missing or wrong bearer token", client=_client(request))
             return JSONResponse({"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"})
         try:
-            body = await read_body(request, settings.max_logs_bytes)
+            read = await read_body(request, settings.max_logs_bytes, hard_limit=settings.max_logs_bytes)
+            if read.cut:
+                raise BodyTooLarge
+            body = read.head
         except BodyTooLarge:
             log.warning("error reports rejected: body too large", limit=settings.max_logs_bytes)
             return JSONResponse({"error": f"body larger than {settings.max_logs_bytes} bytes"}, 413)
@@ -188,9 +181,12 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
 
     async def interactions(request: Request) -> Response:
         try:
-            body = await read_body(request, MAX_INTERACTION_BYTES)
+            read = await read_body(request, MAX_INTERACTION_BYTES, hard_limit=MAX_INTERACTION_BYTES)
         except BodyTooLarge:
             return JSONResponse({"error": "body too large"}, 413)
+        if read.cut:
+            return JSONResponse({"error": "body too large"}, 413)
+        body = read.head
         reason = rejection(settings.signing_secret.get_secret_value() if settings.signing_secret else None,
                            request.headers.get("x-slack-request-timestamp"),
                            request.headers.get("x-slack-signature"), body)
@@ -250,13 +246,16 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
     async def lifespan(app: Starlette):
         task = asyncio.create_task(deliverer.run())
         mode = "offline (terminal + notifications.jsonl)" if settings.offline else "Slack"
-        log.info("notifier started", mode=mode, state=str(settings.state))
+        log.info("notifier started", mode=mode,
+                 store=redact_url(settings.store) if settings.store else f"sqlite:{settings.state}")
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            with contextlib.suppress(Exception):  # hand the lanes over now rather than at lease expiry
+                await run(store.release_lanes)
             store_executor.shutdown(wait=True)
             store.close()
 

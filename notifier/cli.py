@@ -72,6 +72,7 @@ def serve(
     except ValueError as exc:
         raise fail(str(exc)) from None
     settings = Settings.from_env(state)
+    settings.store = store
     if settings.webhook_token is None:
         raise fail("BONGSU_WEBHOOK_TOKEN is not set: the webhook endpoint needs a bearer token "
                    "(set the same token in Alertmanager's webhook http_config)")

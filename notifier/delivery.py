@@ -21,21 +21,32 @@ from notifier.evidence_blocks import report_reply
 from notifier.graph import GraphPoster
 from notifier.logs import log
 from notifier.metrics import Metrics
+from notifier.ordering import reconcile
 from notifier.payload import Notification
 from notifier.render import GroupView, Message, change_note, group_message
 from notifier.routing import dashboard_url, runbook_url
 from notifier.runbooks import runbook_excerpt
 from notifier.settings import Settings
-from notifier.sinks import CHANNEL_ERRORS, PermanentError, Posted, RetryLater, Sink
-from notifier.store import Group, Pending, Store
+from notifier.sinks import CHANNEL_ERRORS, CHANNEL_ID, PermanentError, Posted, RetryLater, Sink
+from notifier.store import Group, LeaseLost, Pending, Store
 
 
 FULL_SCAN_INTERVAL_S = 5.0
 EVIDENCE_RETRIES_S = (0.0, 10.0, 20.0, 30.0)  # waits before each look for error reports
+DIRECTORY_REFRESH_S = 30.0  # conversations.list is Tier 2 (about 20 calls a minute per workspace)
+CLAIM_INTERVAL_S = 1.0  # how often leases are renewed and free lanes claimed (takeover <= ttl + this)
 
 
 class DeliveryFailed(Exception):
     """A permanent error for this delivery; logged, counted and recorded, then the queue moves on."""
+
+
+class ChannelGone(Exception):
+    """The group's channel refuses its thread (bot removed, archived): move it to the default channel."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 class Deliverer:
@@ -51,7 +62,10 @@ class Deliverer:
         self._background: set[asyncio.Task] = set()
         self._next_slot: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
-        self._channel_ids: dict[str, str] = {}
+        self._directory: dict[str, str] = {}
+        self._directory_at = -DIRECTORY_REFRESH_S
+        self._directory_lock = asyncio.Lock()
+        self._lanes: set[str] = set()
         self.running = False
 
     def wake(self, group_keys: Iterable[str] = ()) -> None:
@@ -70,9 +84,13 @@ class Deliverer:
         seconds (a safety net); in between, intake names the groups it added to, so a backlog of
         thousands is not rescanned on every webhook."""
         self.running = True
-        next_scan = 0.0
+        next_scan = next_claim = 0.0
         try:
             while True:
+                if time.monotonic() >= next_claim:
+                    next_claim = time.monotonic() + CLAIM_INTERVAL_S
+                    if await self._claim():
+                        next_scan = 0.0  # lanes taken over: look at their work now
                 if time.monotonic() >= next_scan:
                     self._due.update(await self._db(self.store.pending_groups))
                     self.metrics.queue_depth.set(await self._db(self.store.queue_depth))
@@ -94,12 +112,30 @@ class Deliverer:
                 task.cancel()
             self._slack_executor.shutdown(wait=False, cancel_futures=True)
 
+    async def _claim(self) -> bool:
+        """Renew this replica's delivery leases and take free or expired lanes; True when new ones came."""
+        try:
+            held = await self._db(self.store.claim_lanes, self.settings.lease_ttl)
+        except Exception as exc:  # noqa: BLE001 - the database may be down for a moment; keep trying
+            log.warning("lease renewal failed", error=type(exc).__name__)
+            return False
+        new = set(held) - self._lanes
+        lost = self._lanes - set(held)
+        if new:
+            log.info("delivery lanes claimed", lanes=len(new), held=len(held))
+        if lost:
+            log.warning("delivery lanes lost", lanes=len(lost))
+        self._lanes = set(held)
+        return bool(new)
+
     async def _drain(self, group_key: str) -> None:
         try:
             while (item := await self._db(self.store.next_pending, group_key)) is not None:
                 await self._deliver(item)
         except asyncio.CancelledError:
             raise
+        except LeaseLost:
+            log.warning("delivery lease lost; another replica continues this group", group_key=group_key)
         except Exception:  # noqa: BLE001 - one broken group must not stop the loop; it is retried
             log.exception("delivery crashed; the group will be retried", group_key=group_key)
             await asyncio.sleep(self.settings.retry_cap)
@@ -111,6 +147,15 @@ class Deliverer:
 
     async def _deliver(self, item: Pending) -> None:
         group: Group = await self._db(self.store.group, item.group_key)
+        if item.kind == "alert":
+            shown = reconcile(Notification.model_validate_json(item.payload), group.last)
+            if shown is None:  # an HA twin's late or a retried older state: what is shown is newer
+                await self._db(self.store.finish, item, state="superseded", channel=group.channel, ts=None,
+                               thread_ts=group.root_ts, error="older than the state already shown")
+                log.info("stale group state skipped", group_key=item.group_key, status=item.status)
+                return
+            item.payload = shown.to_json()
+            item.status = shown.status
         try:
             if item.kind == "alert":
                 posted = await self._deliver_state(item, group)
@@ -153,25 +198,44 @@ class Deliverer:
         notification = Notification.model_validate_json(item.payload)
         if group.root_ts is None:
             # Rendered only once the channel's turn comes: a backlog of new groups costs no CPU meanwhile.
-            view = await self._view_async(notification, group)
-            posted = await self._post(item, "post", group, lambda: group_message(view), None)
-            await self._db(self.store.set_root, item.group_key, group.channel, posted.channel_id, posted.ts)
+            posted = await self._root(item, group, notification, "post")
             if self.graphs is not None and notification.status == "firing":
                 self._spawn(self._graph(notification, posted))
-            if notification.status == "firing" and view.evidence is None:
+            if notification.status == "firing" and await self._db(self.store.evidence, group.group_key) is None:
                 self._spawn(self._evidence(notification))
             return posted
         note = change_note(group.last, notification)
-        await self._update(item, group, group_message(await self._view_async(notification, group)))
-        return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
+        return await self._in_thread(item, group, notification, note)
 
     async def _deliver_refresh(self, item: Pending, group: Group) -> Posted:
         current = group.last
         if group.root_ts is None or current is None:
             raise DeliveryFailed("no message to refresh yet")
         note = json.loads(item.payload)["note"]
-        await self._update(item, group, group_message(await self._view_async(current, group)))
-        return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
+        return await self._in_thread(item, group, current, note)
+
+    async def _root(self, item: Pending, group: Group, shown: Notification, step: str) -> Posted:
+        view = await self._view_async(shown, group)
+        posted = await self._post(item, step, group, lambda: group_message(view), None)
+        await self._db(self.store.set_root, item.group_key, group.channel, posted.channel_id, posted.ts)
+        group.channel_id, group.root_ts = posted.channel_id, posted.ts
+        return posted
+
+    async def _in_thread(self, item: Pending, group: Group, shown: Notification, note: str) -> Posted:
+        """Update the group's message and reply in its thread. When its channel refuses (the bot was
+        removed, the channel archived), the group moves to the default channel: a new message there,
+        and the thread goes on under it."""
+        try:
+            await self._update(item, group, group_message(await self._view_async(shown, group)))
+            return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
+        except ChannelGone as gone:
+            default = self.catalog.slack.default_channel
+            log.warning("the group's channel refused; moving the group to the default channel",
+                        error=gone.error, channel=group.channel, fallback=default, group_key=item.group_key)
+            group.channel, group.channel_id, group.root_ts = default, None, None
+            await self._db(self.store.set_channel, item.group_key, default, None)
+            await self._root(item, group, shown, "relocate")
+            return await self._post(item, "reply-relocated", group, lambda: Message(note, None), group.root_ts)
 
     # --- steps ------------------------------------------------------------------------------------
 
@@ -181,47 +245,82 @@ class Deliverer:
         if "ts" in record:
             return Posted(record["channel_id"], record["ts"])
         step_id = f"{self.store.instance}:{item.id}:{step}"
-        uncertain = bool(record.get("sent"))  # a previous process may have posted it and died
+        # A previous attempt (this process or a replica that died) may have posted it: look first,
+        # and stay uncertain until a look-up has really answered (a 429 or an outage proves nothing).
+        uncertain = bool(record.get("sent"))
         attempt = 0
         while True:
-            channel = group.channel_id if thread_ts else group.channel
+            channel = group.channel_id or group.channel
             try:
+                channel = await self._channel_id(item, group) if not thread_ts else group.channel_id
                 if uncertain:
-                    found = await self._find(channel, step_id, thread_ts)
+                    found = await self._find(channel, step_id, thread_ts, record.get("sent_at", 0.0) - 120)
                     if found is not None:
                         log.info("found an earlier attempt's message; not posting again", step=step_id)
                         return await self._posted(item, record, found)
-                await self._pace(channel)
+                    uncertain = False
+                await self._pace("chat.postMessage", channel, per_channel=True)
                 if not record.get("sent"):
-                    record["sent"] = True
-                    await self._db(self.store.save_steps, item.id, item.steps)
+                    record.update(sent=True, sent_at=time.time())
+                    await self._db(self.store.save_steps, item.id, item.steps)  # fenced: no lease, no post
                 message = render()
                 posted = await self._slack(self.sink.post, channel, message.text, message.blocks, thread_ts, step_id)
                 self.metrics.delivered.labels(self.sink.method_post).inc()
-                if not thread_ts:
-                    self._channel_ids[channel] = posted.channel_id
+                if not thread_ts and not CHANNEL_ID.match(channel):
+                    self._directory["#" + channel.lstrip("#")] = posted.channel_id
                 return await self._posted(item, record, posted)
             except RetryLater as exc:
-                uncertain = exc.uncertain
+                uncertain = uncertain or exc.uncertain
                 attempt += 1
-                await self._retry_wait(channel, exc, attempt, item)
+                await self._retry_wait(exc.method or "chat.postMessage", channel, exc, attempt, item)
             except PermanentError as exc:
                 self.metrics.failures.labels(exc.error).inc()
                 default = self.catalog.slack.default_channel
-                if not thread_ts and exc.error in CHANNEL_ERRORS and group.channel != default:
+                if exc.error in CHANNEL_ERRORS and group.channel != default:
+                    if thread_ts:
+                        raise ChannelGone(exc.error) from None
                     log.warning("channel refused the message; posting to the default channel instead",
                                 error=exc.error, channel=group.channel, fallback=default, group_key=item.group_key)
-                    group.channel = default
-                    await self._db(self.store.set_channel, item.group_key, default)
+                    group.channel, group.channel_id = default, None
+                    await self._db(self.store.set_channel, item.group_key, default, None)
                     continue
                 log.error("permanent Slack error; delivery dropped", error=exc.error, channel=channel,
                           group_key=item.group_key, step=step)
                 raise DeliveryFailed(exc.error) from None
 
-    async def _find(self, channel: str, step_id: str, thread_ts: str | None) -> Posted | None:
-        """The message an unanswered attempt may have posted; None when it cannot be looked up."""
+    async def _channel_id(self, item: Pending, group: Group) -> str:
+        """The group's channel as an ID, resolved once and persisted: look-ups need IDs, never names."""
+        if group.channel_id:
+            return group.channel_id
+        found = group.channel if CHANNEL_ID.match(group.channel) else await self._lookup_channel(group.channel)
+        if found is None:
+            return group.channel  # not listed (yet): post by name; Slack's answer carries the ID
+        group.channel_id = found
+        await self._db(self.store.set_channel, item.group_key, group.channel, found)
+        return found
+
+    async def _lookup_channel(self, name: str) -> str | None:
+        """From the channel directory, fetched at most every DIRECTORY_REFRESH_S (one call serves all groups)."""
+        key = name if name.startswith("#") else "#" + name
+        async with self._directory_lock:
+            if key not in self._directory and time.monotonic() - self._directory_at > DIRECTORY_REFRESH_S:
+                await self._pace("conversations.list")
+                try:
+                    self._directory.update(await self._slack(self.sink.channel_directory))
+                except RetryLater as exc:
+                    exc.method = "conversations.list"
+                    raise
+                self._directory_at = time.monotonic()
+        return self._directory.get(key)
+
+    async def _find(self, channel: str, step_id: str, thread_ts: str | None, oldest: float) -> Posted | None:
+        """The message an unanswered attempt may have posted; None once Slack answered it is not there."""
+        await self._pace("conversations.replies" if thread_ts else "conversations.history")
         try:
-            return await self._slack(self.sink.find, self._channel_ids.get(channel, channel), step_id, thread_ts)
+            return await self._slack(self.sink.find, channel, step_id, thread_ts, oldest)
+        except RetryLater as exc:
+            exc.method = exc.method or ("conversations.replies" if thread_ts else "conversations.history")
+            raise
         except PermanentError as exc:  # e.g. no channels:history scope: posting again is the lesser evil
             self.metrics.failures.labels(exc.error).inc()
             log.warning("cannot look for an earlier attempt; posting again", error=exc.error, step=step_id)
@@ -239,41 +338,51 @@ class Deliverer:
         attempt = 0
         while True:
             try:
+                await self._pace("chat.update")
                 await self._slack(self.sink.update, group.channel_id, group.root_ts, message.text, message.blocks)
                 self.metrics.delivered.labels(self.sink.method_update).inc()
                 break
             except RetryLater as exc:
                 attempt += 1
-                await self._retry_wait(group.channel_id, exc, attempt, item)
+                await self._retry_wait("chat.update", group.channel_id, exc, attempt, item)
             except PermanentError as exc:
                 self.metrics.failures.labels(exc.error).inc()
+                if exc.error in CHANNEL_ERRORS and group.channel != self.catalog.slack.default_channel:
+                    raise ChannelGone(exc.error) from None
                 log.error("permanent Slack error updating the group's message", error=exc.error,
                           group_key=item.group_key)
                 break  # the thread reply still tells the story; the next state updates again
         record["done"] = True
         await self._db(self.store.save_steps, item.id, item.steps)
 
-    async def _pace(self, channel: str) -> None:
-        """About one message per second per channel, as Slack asks."""
-        key = self._channel_ids.get(channel, channel)
+    @staticmethod
+    def _scope(method: str, channel: str | None, per_channel: bool) -> str:
+        """Slack's limits: posting is per channel, chat.update and the look-ups per method per workspace."""
+        return f"{method}:{channel}" if per_channel else method
+
+    async def _pace(self, method: str, channel: str | None = None, per_channel: bool = False) -> None:
+        """Wait for the scope's next slot: about one message per second per channel, and any Retry-After."""
+        key = self._scope(method, channel, per_channel)
         lock = self._channel_locks.setdefault(key, asyncio.Lock())
         async with lock:
             wait = self._next_slot.get(key, 0.0) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._next_slot[key] = time.monotonic() + self.settings.pace
+            if per_channel:
+                self._next_slot[key] = time.monotonic() + self.settings.pace
 
-    async def _retry_wait(self, channel: str, exc: RetryLater, attempt: int, item: Pending) -> None:
+    async def _retry_wait(self, method: str, channel: str | None, exc: RetryLater, attempt: int,
+                          item: Pending) -> None:
         self.metrics.retries.labels(exc.reason).inc()
-        if exc.after is not None:  # Retry-After: the whole channel waits, not just this group
-            key = self._channel_ids.get(channel, channel)
+        if exc.after is not None:  # Retry-After holds the whole scope (channel or method), not just this group
+            key = self._scope(method, channel, method == "chat.postMessage")
             self._next_slot[key] = max(self._next_slot.get(key, 0.0), time.monotonic() + exc.after)
-            delay = exc.after
+            delay = 0.0  # _pace waits it out before the next call in this scope
         else:
             delay = min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(attempt, 16))
             delay *= random.uniform(0.5, 1.0)  # jitter: replicas and groups do not retry in lockstep
-        log.warning("delivery will be retried", reason=exc.reason, attempt=attempt, delay=round(delay, 2),
-                    group_key=item.group_key)
+        log.warning("delivery will be retried", reason=exc.reason, method=method, attempt=attempt,
+                    delay=round(exc.after if exc.after is not None else delay, 2), group_key=item.group_key)
         await asyncio.sleep(delay)
 
     # --- evidence -----------------------------------------------------------------------------------

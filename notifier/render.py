@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from notifier.evidence_blocks import evidence_blocks, rollback_button, rollback_line
 from notifier.payload import Alert, Notification
 from notifier.recovery_store import RollbackRecord
+from notifier.redaction import link_without_credentials
 
 SECTION_LIMIT = 3000
 MESSAGE_BUDGET = 10500  # JSON characters of all blocks; Slack fails around 13k, the test server at 12k
@@ -99,6 +100,9 @@ def _label(n: Notification, name: str) -> str | None:
 def title(n: Notification) -> str:
     name = _label(n, "alertname") or n.alerts[0].name
     count = len(n.firing) if n.status == "firing" else len(n.alerts)
+    if n.truncated_alerts:  # Alertmanager's max_alerts (or the body limit) left these out of the payload
+        count += n.truncated_alerts
+        return f"{n.status.upper()}: {name} ({count} alerts, {n.truncated_alerts} not listed)"
     return f"{n.status.upper()}: {name} ({count} alert{'s' if count != 1 else ''})"
 
 
@@ -216,6 +220,7 @@ def group_message(view: GroupView) -> Message:
              ("Graph", n.alerts[0].generator_url or None),
              ("Silences", f"{n.external_url.rstrip('/')}/#/silences" if n.external_url else None)]
     for index, (label, url) in enumerate(links):
+        url = link_without_credentials(url) if url else url  # no credentials in a message anyone can read
         if url and url.startswith(("http://", "https://")) and len(url) <= 3000:
             buttons.append(LinkButtonElement(text=label, url=url, action_id=f"link_{index}"))
     if buttons:

@@ -23,6 +23,7 @@ class Settings:
     """Everything the service needs; tests build one directly, the CLI builds it from env vars."""
 
     state: Path
+    store: str | None = None  # postgresql://... for replicas; None: SQLite at `state`
     webhook_token: SecretStr | None = None
     slack_token: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
@@ -34,13 +35,16 @@ class Settings:
     channel_interval: float = 1.0
     retry_base: float = 0.5
     retry_cap: float = 8.0
-    slack_timeout: float = 10.0
+    slack_timeout: float = 6.0
     graph_timeout: float = 10.0
     max_webhook_bytes: int = MAX_WEBHOOK_BYTES
     max_logs_bytes: int = MAX_LOGS_BYTES
     # Evidence on the page (docs/recovery.md): how far back to look for a deploy, where trace ids link.
     deploy_lookback_s: float = 3600.0
     trace_url_template: str | None = None  # e.g. http://tempo:3200/trace/{trace_id}
+    # A replica that stops renewing its delivery leases (kill -9, partition) loses its lanes after
+    # this long; another replica then takes them over. Keep it above slack_timeout.
+    lease_ttl: float = 8.0
 
     @property
     def offline(self) -> bool:

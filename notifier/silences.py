@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
+from notifier.redaction import redact_url
+
 
 class SilenceError(RuntimeError):
     pass
@@ -27,7 +29,8 @@ def create_silence(alertmanager_url: str, matchers: dict[str, str], duration_s: 
     try:
         answer = httpx.post(url, json=body, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise SilenceError(f"Alertmanager at {alertmanager_url} unreachable: {type(exc).__name__}") from None
+        raise SilenceError(f"Alertmanager at {redact_url(alertmanager_url)} unreachable: {type(exc).__name__}"
+                           ) from None
     if answer.status_code != 200:
         raise SilenceError(f"Alertmanager refused the silence: HTTP {answer.status_code} {answer.text[:200]}")
     return answer.json()["silenceID"], ends

@@ -25,6 +25,7 @@ METADATA_EVENT = "bongsu_delivery"
 # Slack errors worth another try; every other `ok: false` answer is permanent.
 RETRYABLE_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
                     "team_added_to_org"}
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,12}$")
 CHANNEL_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"}
 
 
@@ -34,9 +35,10 @@ class RetryLater(Exception):
     `uncertain` means the request may have reached Slack, so the next attempt must first look for it.
     """
 
-    def __init__(self, reason: str, after: float | None = None, uncertain: bool = False) -> None:
+    def __init__(self, reason: str, after: float | None = None, uncertain: bool = False,
+                 method: str | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.after, self.uncertain = reason, after, uncertain
+        self.reason, self.after, self.uncertain, self.method = reason, after, uncertain, method
 
 
 class PermanentError(Exception):
@@ -60,7 +62,12 @@ class Sink(Protocol):
 
     def update(self, channel_id: str, ts: str, text: str, blocks: list[dict]) -> None: ...
 
-    def find(self, channel: str, step_id: str, thread_ts: str | None) -> Posted | None: ...
+    def find(self, channel_id: str, step_id: str, thread_ts: str | None, oldest: float) -> Posted | None:
+        """The message carrying `step_id` posted since `oldest`, or None once the look-up has really
+        answered that it is not there. RetryLater (429, outage) means: still uncertain."""
+
+    def channel_directory(self) -> dict[str, str]:
+        """Every channel the bot can see, `#name` -> ID (paged through `conversations.list`)."""
 
     def upload(self, channel_id: str, thread_ts: str, png: bytes, title: str) -> None: ...
 
@@ -104,19 +111,31 @@ class SlackSink:
     def update(self, channel_id, ts, text, blocks) -> None:
         self._call("chat_update", channel=channel_id, ts=ts, text=text, blocks=blocks)
 
-    def find(self, channel, step_id, thread_ts) -> Posted | None:
-        """Look for a message an earlier, unanswered attempt may have posted (by its metadata)."""
-        if thread_ts:
-            answer = self._call("conversations_replies", channel=channel, ts=thread_ts, limit=200,
-                                include_all_metadata=True)
-        else:
-            answer = self._call("conversations_history", channel=channel, limit=100, include_all_metadata=True)
-        for message in answer.get("messages", []):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("step") == step_id:
-                return Posted(channel_id=answer.get("channel") or message.get("channel") or channel,
-                              ts=message["ts"])
-        return None
+    def find(self, channel_id, step_id, thread_ts, oldest) -> Posted | None:
+        """Look for a message an earlier, unanswered attempt may have posted (by its metadata), page by page."""
+        cursor = None
+        while True:
+            common = dict(channel=channel_id, limit=200, include_all_metadata=True, cursor=cursor,
+                          oldest=f"{max(0.0, oldest):.6f}")
+            answer = (self._call("conversations_replies", ts=thread_ts, **common) if thread_ts
+                      else self._call("conversations_history", **common))
+            for message in answer.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("step") == step_id:
+                    return Posted(channel_id=answer.get("channel") or channel_id, ts=message["ts"])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
+    def channel_directory(self) -> dict[str, str]:
+        found, cursor = {}, None
+        while True:
+            answer = self._call("conversations_list", types="public_channel,private_channel", limit=200,
+                                exclude_archived=True, cursor=cursor)
+            found.update({"#" + c["name"]: c["id"] for c in answer.get("channels", []) if c.get("name")})
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
 
     @property
     def client(self) -> WebClient:
@@ -184,7 +203,10 @@ class TerminalSink:
                           "at": time.time()})
             self._print(f"{channel_id} · message {ts} updated", text, blocks)
 
-    def find(self, channel, step_id, thread_ts) -> Posted | None:
+    def channel_directory(self) -> dict[str, str]:
+        return {}  # the journal names channels as given
+
+    def find(self, channel_id, step_id, thread_ts, oldest) -> Posted | None:
         try:
             with open(self.journal, encoding="utf-8") as handle:
                 for line in handle:

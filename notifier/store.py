@@ -12,6 +12,7 @@ Contract: docs/contracts.md ("Notifier store"); both backends pass tests/notifie
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +25,10 @@ from notifier.recovery_store import RollbackRecord, TopReport
 
 class StoreError(RuntimeError):
     """The store cannot be opened or written (message says which and why, without secrets)."""
+
+
+class LeaseLost(StoreError):
+    """This replica no longer owns the lane: it must not write (or post) for it any more."""
 
 
 @dataclass
@@ -54,6 +59,7 @@ class Pending:
     payload: str
     received_at: float
     steps: dict[str, dict]
+    lane: str = ""
 
 
 @dataclass
@@ -84,6 +90,7 @@ class Store(Protocol):
     """What the webhook, the delivery loop, the buttons and the reports need from the outbox."""
 
     instance: str  # stable per store (not per process): part of every Slack step id
+    owner: str  # this process, as a lease holder
 
     def close(self) -> None: ...
 
@@ -101,11 +108,20 @@ class Store(Protocol):
         """Queue a re-render of a group's message plus a thread note (after an ack or silence)."""
 
     # delivery
-    def pending_groups(self) -> list[str]: ...
+    def claim_lanes(self, ttl_s: float, limit: int = 16) -> dict[str, int]:
+        """Renew this process's delivery leases, release idle ones, take free or expired ones with
+        work (at most `limit` new ones per call); returns every lane held, with its epoch."""
+
+    def release_lanes(self) -> None:
+        """Give every lease up (clean shutdown), so another replica takes over at once."""
+
+    def pending_groups(self) -> list[str]:
+        """Groups with undelivered states, in lanes this process holds (all of them for SQLite)."""
 
     def next_pending(self, group_key: str) -> Pending | None: ...
 
-    def save_steps(self, notification_id: int, steps: dict[str, dict]) -> None: ...
+    def save_steps(self, notification_id: int, steps: dict[str, dict]) -> None:
+        """Fenced like every delivery write: LeaseLost when the lane is no longer ours."""
 
     def finish(self, item: Pending, *, state: str, channel: str | None, ts: str | None,
                thread_ts: str | None, error: str | None = None) -> None:
@@ -116,7 +132,8 @@ class Store(Protocol):
 
     def group_by_id(self, group_id: str) -> Group | None: ...
 
-    def set_channel(self, group_key: str, channel: str) -> None: ...
+    def set_channel(self, group_key: str, channel: str, channel_id: str | None) -> None:
+        """Where the group lives: a channel name and its ID once resolved (None: not yet known)."""
 
     def set_root(self, group_key: str, channel: str, channel_id: str, root_ts: str) -> None: ...
 
@@ -158,6 +175,22 @@ class Store(Protocol):
 
     def deliveries(self, include_undelivered: bool = False) -> list[dict]:
         """Alert deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md)."""
+
+
+def delivery_record(group_key: str, status: str, state: str, channel: str | None, ts: str | None,
+                    thread_ts: str | None, delivered_at: float | None, payload: str, received_at: float,
+                    error: str | None) -> dict:
+    """One `GET /api/deliveries` entry from a notifications row (both backends)."""
+    alerts = json.loads(payload)["alerts"]
+    return {
+        "group_key": group_key, "status": status, "state": state, "channel": channel, "ts": ts,
+        "thread_ts": thread_ts, "received_at": rfc3339(received_at),
+        "delivered_at": rfc3339(delivered_at) if state == "delivered" else None, "error": error,
+        "alerts": [{"fingerprint": a["fingerprint"], "status": a["status"], "labels": a["labels"]} for a in alerts],
+    }
+
+
+DELIVERY_COLUMNS = "group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at, error"
 
 
 def open_store(target: str | Path) -> Store:

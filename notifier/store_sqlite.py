@@ -17,7 +17,7 @@ from pathlib import Path
 
 from notifier.payload import Notification
 from notifier.recovery_store import RECOVERY_SCHEMA, RecoveryTables
-from notifier.store import GROUP_COLUMNS, Action, Group, Pending, StoreError, rfc3339
+from notifier.store import DELIVERY_COLUMNS, GROUP_COLUMNS, Action, Group, Pending, StoreError, delivery_record
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,6 +81,7 @@ class SQLiteStore(RecoveryTables):
             self._db.executescript(_SCHEMA + RECOVERY_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
             self.instance = self._db.execute("SELECT value FROM meta WHERE key='instance'").fetchone()[0]
+            self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         except OSError as exc:
             raise StoreError(f"cannot open the state file {path}: {exc.strerror or exc}"
                              f"{f' ({exc.filename})' if exc.filename else ''}") from None
@@ -146,6 +147,13 @@ class SQLiteStore(RecoveryTables):
 
     # --- delivery -------------------------------------------------------------------------------
 
+    def claim_lanes(self, ttl_s: float, limit: int = 16) -> dict[str, int]:
+        """One process per file (the lock file): every lane is always ours."""
+        return {}
+
+    def release_lanes(self) -> None:
+        pass
+
     def pending_groups(self) -> list[str]:
         with self._lock:
             rows = self._db.execute(
@@ -198,9 +206,10 @@ class SQLiteStore(RecoveryTables):
             row = self._db.execute(f"SELECT {GROUP_COLUMNS} FROM groups WHERE group_id=?", (group_id,)).fetchone()
         return Group(*row) if row else None
 
-    def set_channel(self, group_key: str, channel: str) -> None:
+    def set_channel(self, group_key: str, channel: str, channel_id: str | None) -> None:
         with self._lock:
-            self._db.execute("UPDATE groups SET channel=? WHERE group_key=?", (channel, group_key))
+            self._db.execute("UPDATE groups SET channel=?, channel_id=? WHERE group_key=?",
+                             (channel, channel_id, group_key))
 
     def set_root(self, group_key: str, channel: str, channel_id: str, root_ts: str) -> None:
         with self._lock:
@@ -261,23 +270,12 @@ class SQLiteStore(RecoveryTables):
 
         Only delivered ones by default; `include_undelivered` adds those still pending or failed.
         """
-        states = ("delivered", "pending", "failed") if include_undelivered else ("delivered",)
+        states = ("delivered", "pending", "failed", "superseded") if include_undelivered else ("delivered",)
         with self._lock:
             rows = self._db.execute(
-                "SELECT group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at, error"
-                f" FROM notifications WHERE kind='alert' AND state IN ({','.join('?' * len(states))}) ORDER BY id",
-                states).fetchall()
-        found = []
-        for group_key, status, state, channel, ts, thread_ts, delivered_at, payload, received_at, error in rows:
-            alerts = json.loads(payload)["alerts"]
-            found.append({
-                "group_key": group_key, "status": status, "state": state, "channel": channel, "ts": ts,
-                "thread_ts": thread_ts, "received_at": rfc3339(received_at),
-                "delivered_at": rfc3339(delivered_at) if state == "delivered" else None, "error": error,
-                "alerts": [{"fingerprint": a["fingerprint"], "status": a["status"], "labels": a["labels"]}
-                           for a in alerts],
-            })
-        return found
+                f"SELECT {DELIVERY_COLUMNS} FROM notifications WHERE kind='alert'"
+                f" AND state IN ({','.join('?' * len(states))}) ORDER BY id", states).fetchall()
+        return [delivery_record(*row) for row in rows]
 
 
 def _hold_lock(path: Path) -> int:

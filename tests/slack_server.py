@@ -29,6 +29,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from collections import defaultdict, deque
@@ -53,6 +54,9 @@ MAX_FIELD_TEXT = 2000
 MAX_HEADER_TEXT = 150
 MAX_BLOCKS_CHARS = 12000
 POSTING_METHODS = {"chat.postMessage"}
+# Per-method, per-workspace limits (calls per minute) for the look-up methods, as Slack's tiers.
+METHOD_LIMITS_PER_MINUTE = {"conversations.history": 50, "conversations.replies": 50, "conversations.list": 20}
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,12}$")
 
 
 @dataclass
@@ -90,8 +94,17 @@ class SlackServer:
     def __init__(self, token: str = "fake-bot-token", *, rate_limit_per_channel: int = 3,
                  rate_window_s: float = 1.0, missing_channels: set[str] | None = None,
                  refused_channels: dict[str, str] | None = None,
-                 usergroups: dict[str, list[str]] | None = None) -> None:
+                 usergroups: dict[str, list[str]] | None = None, channels: set[str] | None = None,
+                 method_limits: dict[str, int] | None = None, page_size: int = 15) -> None:
         self.token = token
+        # Channels that exist before anything is posted (conversations.list knows them); a post to a
+        # new name creates it, as a test's convenience.
+        self._channels: dict[str, str] = {}
+        for name in channels or ():
+            self._channels[self.channel_id(name)] = name.lstrip("#")
+        self.method_limits = dict(METHOD_LIMITS_PER_MINUTE if method_limits is None else method_limits)
+        self.page_size = page_size
+        self._method_calls: dict[str, deque] = defaultdict(deque)
         self.usergroups = {k: list(v) for k, v in (usergroups or {}).items()}
         self._ephemeral: list[dict] = []
         self.rate_limit_per_channel = rate_limit_per_channel
@@ -296,6 +309,8 @@ class SlackServer:
 
     def _channel_name(self, channel_id: str) -> str:
         with self._lock:
+            if channel_id in self._channels:
+                return "#" + self._channels[channel_id]
             for message in self._messages:
                 if message["channel_id"] == channel_id:
                     return message["channel"]
@@ -366,6 +381,7 @@ class SlackServer:
         thread_ts = params.get("thread_ts") or None
         name = self._channel_name(channel) if channel == channel_id else channel
         with self._changed:
+            self._channels.setdefault(channel_id, name.lstrip("#"))
             if thread_ts and not any(m["ts"] == thread_ts and m["channel_id"] == channel_id for m in self._messages):
                 return {"ok": False, "error": "thread_not_found"}
             ts = self._ts()
@@ -391,24 +407,75 @@ class SlackServer:
                     return {"ok": True, "channel": channel_id, "ts": message["ts"], "text": message["text"]}
         return {"ok": False, "error": "message_not_found"}
 
-    def _history(self, channel_id: str, keep: Callable[[dict], bool], params: dict) -> dict:
+    def _method_limited(self, method: str) -> bool:
+        """Slack's per-method, per-workspace limit (a sliding minute) for the look-up methods."""
+        limit = self.method_limits.get(method)
+        if limit is None:
+            return False
+        now = time.monotonic()
         with self._lock:
-            found = [m for m in self._messages if m["channel_id"] == channel_id and keep(m)]
+            window = self._method_calls[method]
+            while window and now - window[0] > 60:
+                window.popleft()
+            if len(window) >= limit:
+                return True
+            window.append(now)
+        return False
+
+    def _page(self, method: str, params: dict, found: list[dict], newest_first: bool):
+        """Slack's history paging: `limit` (capped by `page_size`), `cursor`, `oldest`/`latest`."""
+        if self._method_limited(method):
+            return 429, {"Retry-After": "3"}, {"ok": False, "error": "ratelimited"}
+        channel = params.get("channel") or ""
+        if not _CHANNEL_ID.match(channel):
+            return {"ok": False, "error": "channel_not_found"}  # history takes IDs, never names
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or 9e12)
+        found = [m for m in found if oldest <= float(m["ts"]) <= latest]
+        if newest_first:
+            found.reverse()
+        try:
+            start = int(params.get("cursor") or 0)
+            limit = max(1, min(int(params.get("limit") or 100), self.page_size))
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = found[start:start + limit]
+        more = start + limit < len(found)
         metadata = str(params.get("include_all_metadata", "")).lower() in {"1", "true"}
         shown = [{"type": "message", "ts": m["ts"], "thread_ts": m["thread_ts"], "text": m["text"],
-                  **({"metadata": m["metadata"]} if metadata and m["metadata"] else {})} for m in found]
-        return {"ok": True, "channel": channel_id, "messages": shown, "has_more": False}
+                  **({"metadata": m["metadata"]} if metadata and m["metadata"] else {})} for m in page]
+        return {"ok": True, "channel": channel, "messages": shown, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
-    def _m_conversations_history(self, params, request) -> dict:
-        channel_id = self.channel_id(params.get("channel") or "")
-        result = self._history(channel_id, lambda m: not m["thread_ts"] or m["thread_ts"] == m["ts"], params)
-        result["messages"].reverse()  # newest first, like Slack
-        return result
+    def _m_conversations_history(self, params, request):
+        channel_id = params.get("channel") or ""
+        with self._lock:
+            found = [m for m in self._messages if m["channel_id"] == channel_id
+                     and (not m["thread_ts"] or m["thread_ts"] == m["ts"])]
+        return self._page("conversations.history", params, found, newest_first=True)
 
-    def _m_conversations_replies(self, params, request) -> dict:
-        channel_id = self.channel_id(params.get("channel") or "")
-        ts = params.get("ts")
-        return self._history(channel_id, lambda m: m["ts"] == ts or m["thread_ts"] == ts, params)
+    def _m_conversations_replies(self, params, request):
+        channel_id, ts = params.get("channel") or "", params.get("ts")
+        with self._lock:
+            found = [m for m in self._messages if m["channel_id"] == channel_id
+                     and (m["ts"] == ts or m["thread_ts"] == ts)]
+        if _CHANNEL_ID.match(channel_id) and not found:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._page("conversations.replies", params, found, newest_first=False)
+
+    def _m_conversations_list(self, params, request):
+        if self._method_limited("conversations.list"):
+            return 429, {"Retry-After": "3"}, {"ok": False, "error": "ratelimited"}
+        with self._lock:
+            known = sorted(self._channels.items())
+        try:
+            start = int(params.get("cursor") or 0)
+            limit = max(1, min(int(params.get("limit") or 100), 200))
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = known[start:start + limit]
+        more = start + limit < len(known)
+        return {"ok": True, "channels": [{"id": cid, "name": name, "is_channel": True} for cid, name in page],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _m_chat_postEphemeral(self, params, request) -> dict:
         channel, user = params.get("channel") or "", params.get("user") or ""

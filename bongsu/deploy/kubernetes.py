@@ -28,7 +28,9 @@ from bongsu.catalog import (
 
 IMAGE_REPOSITORY = "ghcr.io/bongsu-dev/bongsu"
 CATALOG_CONFIGMAP = "bongsu-catalog"
-STATE_CLAIM = f"{KUBERNETES_NOTIFIER}-state"
+# The Secret key holding the notifier's shared store URL (postgresql://USER:PASSWORD@HOST:5432/DB).
+NOTIFIER_STORE_KEY = "BONGSU_NOTIFIER_STORE"
+NOTIFIER_REPLICAS = 2
 # prometheus-operator's governing Services for the Prometheus and Alertmanager it runs.
 OPERATOR_PROMETHEUS_URL = "http://prometheus-operated:9090"
 OPERATOR_ALERTMANAGER_URL = "http://alertmanager-operated:9093"
@@ -85,10 +87,12 @@ def notifier_objects(catalog: Catalog) -> list[dict]:
         "image": image(),
         "command": ["bongsu"],
         "args": ["notifier", "serve", "--listen", f"0.0.0.0:{KUBERNETES_NOTIFIER_PORT}",
+                 # --state only places notifications.jsonl when offline; the outbox is PostgreSQL.
                  "--state", "/data/state.sqlite", "--catalog", "/etc/bongsu/catalog.yaml"],
         "ports": [{"name": "http", "containerPort": KUBERNETES_NOTIFIER_PORT, "protocol": "TCP"}],
         "env": [
             secret(KUBERNETES_WEBHOOK_TOKEN_KEY, optional=False),
+            secret(NOTIFIER_STORE_KEY, optional=False),  # replicas share one PostgreSQL outbox
             secret("SLACK_BOT_TOKEN", optional=True),  # without it, deliveries go to the log only
             secret("SLACK_SIGNING_SECRET", optional=True),
             {"name": "ALERTMANAGER_URL", "value": OPERATOR_ALERTMANAGER_URL},
@@ -108,29 +112,34 @@ def notifier_objects(catalog: Catalog) -> list[dict]:
         {"apiVersion": "v1", "kind": "ConfigMap",
          "metadata": {"name": CATALOG_CONFIGMAP, "labels": dict(PART_OF)},
          "data": {"catalog.yaml": catalog_yaml(catalog)}},
-        {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-         "metadata": {"name": STATE_CLAIM, "labels": labels},
-         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
         {"apiVersion": "apps/v1", "kind": "Deployment",
          "metadata": {"name": KUBERNETES_NOTIFIER, "labels": labels},
          "spec": {
-             # One writer: the outbox is SQLite on a ReadWriteOnce volume (docs/scaling.md).
-             "replicas": 1,
-             "strategy": {"type": "Recreate"},
+             # Active-active on one PostgreSQL: any replica takes webhooks, delivery lanes are leased,
+             # a dead replica's lanes are taken over within the lease time (docs/scaling.md).
+             "replicas": NOTIFIER_REPLICAS,
+             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
              "selector": {"matchLabels": selector},
              "template": {
                  "metadata": {"labels": labels},
                  "spec": {
                      "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001},
+                     # Replicas on different nodes where possible: one node's loss leaves one running.
+                     "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                                    "whenUnsatisfiable": "ScheduleAnyway",
+                                                    "labelSelector": {"matchLabels": selector}}],
                      "containers": [container],
                      "volumes": [
-                         {"name": "state", "persistentVolumeClaim": {"claimName": STATE_CLAIM}},
+                         {"name": "state", "emptyDir": {"sizeLimit": "64Mi"}},
                          {"name": "catalog", "configMap": {"name": CATALOG_CONFIGMAP}},
                          {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
                      ],
                  },
              },
          }},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+         "metadata": {"name": KUBERNETES_NOTIFIER, "labels": labels},
+         "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}}},
         {"apiVersion": "v1", "kind": "Service",
          "metadata": {"name": KUBERNETES_NOTIFIER, "labels": labels},
          "spec": {"selector": selector,

@@ -65,7 +65,11 @@ _VOLUME = _object(["name"], name=_DNS_LABEL, persistentVolumeClaim=_object(["cla
 _POD = _object(["containers"], containers={"type": "array", "minItems": 1, "items": _CONTAINER},
                volumes={"type": "array", "items": _VOLUME},
                securityContext=_object([], runAsNonRoot={"type": "boolean"}, runAsUser={"type": "integer"},
-                                       fsGroup={"type": "integer"}))
+                                       fsGroup={"type": "integer"}),
+               topologySpreadConstraints={"type": "array", "items": _object(
+                   ["maxSkew", "topologyKey", "whenUnsatisfiable"], maxSkew={"type": "integer", "minimum": 1},
+                   topologyKey={"type": "string"}, whenUnsatisfiable={"enum": ["DoNotSchedule", "ScheduleAnyway"]},
+                   labelSelector=_object(["matchLabels"], matchLabels=_LABELS))})
 
 
 def _kind(api_version: str, kind: str, metadata: dict = _METADATA, **body: dict) -> dict:
@@ -76,7 +80,8 @@ def _kind(api_version: str, kind: str, metadata: dict = _METADATA, **body: dict)
 CORE_SCHEMAS: dict[tuple[str, str], dict] = {
     ("apps/v1", "Deployment"): _kind("apps/v1", "Deployment", spec=_object(
         ["selector", "template"], replicas={"type": "integer", "minimum": 0},
-        strategy=_object(["type"], type={"enum": ["Recreate", "RollingUpdate"]}),
+        strategy=_object(["type"], type={"enum": ["Recreate", "RollingUpdate"]}, rollingUpdate=_object(
+            [], maxUnavailable={"type": ["integer", "string"]}, maxSurge={"type": ["integer", "string"]})),
         selector=_object(["matchLabels"], matchLabels=_LABELS),
         template=_object(["metadata", "spec"], metadata=_object(["labels"], labels=_LABELS), spec=_POD))),
     ("v1", "Service"): _kind("v1", "Service", metadata={**_METADATA, "properties": {
@@ -87,6 +92,9 @@ CORE_SCHEMAS: dict[tuple[str, str], dict] = {
             protocol=_PROTOCOL)})),
     ("v1", "ConfigMap"): _kind("v1", "ConfigMap", data={
         **_STRINGS, "propertyNames": {"pattern": r"^[-._a-zA-Z0-9]+$", "maxLength": 253}}),
+    ("policy/v1", "PodDisruptionBudget"): _kind("policy/v1", "PodDisruptionBudget", spec=_object(
+        ["selector"], minAvailable={"type": ["integer", "string"]}, maxUnavailable={"type": ["integer", "string"]},
+        selector=_object(["matchLabels"], matchLabels=_LABELS))),
     ("v1", "PersistentVolumeClaim"): _kind("v1", "PersistentVolumeClaim", spec=_object(
         ["accessModes", "resources"], storageClassName={"type": "string"},
         accessModes={"type": "array", "minItems": 1,
@@ -154,6 +162,9 @@ def reference_problems(objects: list[dict]) -> list[str]:
             env_names = [e["name"] for e in container.get("env", [])]
             if len(env_names) != len(set(env_names)):
                 problems.append(f"Deployment {name}: container {container['name']} sets an env var twice")
+    for budget in by_kind.get("PodDisruptionBudget", []):
+        if not any(_selects(budget["spec"]["selector"]["matchLabels"], t["metadata"]["labels"]) for t in pods.values()):
+            problems.append(f"PodDisruptionBudget {budget['metadata']['name']}: its selector matches no Deployment's pods")
     services = {}
     for service in by_kind.get("Service", []):
         name = service["metadata"]["name"]

@@ -91,7 +91,9 @@ def test_reference_checks_catch_broken_links(objects):
     service = _kind(broken, "Service")[KUBERNETES_NOTIFIER]
     service["spec"]["ports"][0]["targetPort"] = "web"
     deployment = _kind(broken, "Deployment")[KUBERNETES_NOTIFIER]
-    deployment["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] = "gone"
+    deployment["spec"]["template"]["spec"]["volumes"][0] = {"name": "state", "persistentVolumeClaim": {
+        "claimName": "gone"}}
+    _kind(broken, "PodDisruptionBudget")[KUBERNETES_NOTIFIER]["spec"]["selector"]["matchLabels"] = {"app": "x"}
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] = "health"
     deployment["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"] = "other"
     _kind(broken, "ServiceMonitor")[KUBERNETES_NOTIFIER]["spec"]["endpoints"][0]["port"] = "metrics"
@@ -101,6 +103,7 @@ def test_reference_checks_catch_broken_links(objects):
     problems = "\n".join(reference_problems(broken))
     assert "targetPort 'web'" in problems
     assert "claims gone" in problems
+    assert "PodDisruptionBudget bongsu-notifier: its selector matches no Deployment's pods" in problems
     assert "readinessProbe uses port 'health'" in problems
     assert "refers to Secret 'other'" in problems
     assert "port 'metrics' is not a port of Service" in problems
@@ -131,7 +134,12 @@ def test_notifier_runs_the_contract_command_with_secrets_by_reference(objects):
     assert env["SLACK_BOT_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
     assert {"ALERTMANAGER_URL", "PROMETHEUS_URL", "SLACK_SIGNING_SECRET"} <= set(env)
     assert not any("value" in e and ("TOKEN" in e["name"] or "SECRET" in e["name"]) for e in container["env"])
-    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    store = env["BONGSU_NOTIFIER_STORE"]["valueFrom"]["secretKeyRef"]
+    assert store == {"name": KUBERNETES_NOTIFIER, "key": "BONGSU_NOTIFIER_STORE", "optional": False}
+    assert deployment["spec"]["replicas"] == 2 and deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    budget = _kind(objects, "PodDisruptionBudget")[KUBERNETES_NOTIFIER]
+    assert budget["apiVersion"] == "policy/v1" and budget["spec"]["minAvailable"] == 1
+    assert budget["spec"]["selector"] == deployment["spec"]["selector"], "the budget covers the replicas"
     assert ":" in container["image"] and not container["image"].endswith(":latest")
 
 

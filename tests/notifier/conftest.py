@@ -6,7 +6,9 @@ end; nothing is mocked but Slack itself (tests/slack_server.py).
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
 import sys
 import time
@@ -20,6 +22,7 @@ import pytest
 
 from bongsu.binaries import find
 from bongsu.processes import Child, alertmanager, free_port, prometheus
+from tests.postgres_server import PostgresServer
 from tests.slack_server import SlackServer
 
 WEBHOOK_TOKEN = "test-webhook-token-4f9a"
@@ -222,12 +225,29 @@ def stack(slack: SlackServer, tmp_path_factory) -> Iterator[tuple[NotifierProces
         prom.stop()
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL for the session (initdb in a temp folder, free port); a database per test."""
+    with PostgresServer() as server:
+        yield server
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on the session's PostgreSQL."""
+    return postgres.create_database(f"t{next(_databases)}_{os.getpid()}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path: Path) -> Iterator:
     """Every store backend, for the contract tests (tests/notifier/test_store_contract.py)."""
     from notifier.store import open_store
 
-    opened = open_store(tmp_path / "state.sqlite")
+    target = request.getfixturevalue("postgres_url") if request.param == "postgresql" else tmp_path / "state.sqlite"
+    opened = open_store(target)
     try:
         yield opened
     finally:

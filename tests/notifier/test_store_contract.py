@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from notifier.payload import parse_notification
-from notifier.store import Store, StoreError, open_store
+from notifier.store import LeaseLost, Store, StoreError, open_store
 
 
 def _state(status: str = "firing", group: str = "ContractCheck", starts: str = "2026-12-01T10:00:00Z",
@@ -42,6 +43,7 @@ def test_accept_is_idempotent_per_group_state_and_keeps_the_group_channel(store:
     assert store.group_by_id("nope") is None
     with pytest.raises(KeyError):
         store.group("{}:{unknown}")
+    store.claim_lanes(30)
     assert store.pending_groups() == [firing.group_key]
     assert store.queue_depth() == 2
 
@@ -49,6 +51,7 @@ def test_accept_is_idempotent_per_group_state_and_keeps_the_group_channel(store:
 def test_delivery_steps_finish_and_report_in_order(store: Store):
     firing = _state(group="Steps")
     store.accept(firing, "#steps")
+    store.claim_lanes(30)
     item = store.next_pending(firing.group_key)
     assert item.kind == "alert" and item.status == "firing" and item.steps == {}
     store.save_steps(item.id, {"post": {"sent": True}})
@@ -72,9 +75,10 @@ def test_delivery_steps_finish_and_report_in_order(store: Store):
 def test_ack_silence_and_channel_are_remembered(store: Store):
     firing = _state(group="Buttons")
     store.accept(firing, "#buttons")
+    store.claim_lanes(30)
     store.ack(firing.group_key, "UALICE")
     store.silence(firing.group_key, "UBOB", 2_000_000_000.0, "sil-1")
-    store.set_channel(firing.group_key, "#fallback")
+    store.set_channel(firing.group_key, "#fallback", None)
     group = store.group(firing.group_key)
     assert (group.acked_by, group.silenced_by, group.silenced_until, group.silence_id, group.channel) == (
         "UALICE", "UBOB", 2_000_000_000.0, "sil-1", "#fallback")
@@ -112,3 +116,41 @@ def test_a_second_process_on_the_same_sqlite_file_is_refused(tmp_path: Path):
     open_store(state).close()  # free again once the holder closed it
     with pytest.raises(StoreError, match="cannot open the state file"):
         open_store(tmp_path / "state.sqlite" / "below-a-file.sqlite")
+
+
+def test_replicas_share_lanes_through_leases_and_a_lost_lease_fences_writes(postgres_url: str):
+    """Two replicas on one PostgreSQL: disjoint lanes, takeover of an expired lease with a new epoch,
+    and the old owner can no longer write."""
+    first, second = open_store(postgres_url), open_store(postgres_url)
+    try:
+        assert first.instance == second.instance, "step ids must agree across replicas"
+        for group in ("LaneA", "LaneB"):
+            first.accept(_state(group=group), f"#{group.lower()}")
+        assert first.accept(_state(group="LaneA"), "#lanea") is None
+        assert second.accept(_state(group="LaneA"), "#lanea") is None, "de-duplicated across replicas"
+        held_first = first.claim_lanes(0.5, limit=1)
+        held_second = second.claim_lanes(30)
+        assert len(held_first) == 1 and len(held_second) == 1 and set(held_first).isdisjoint(held_second)
+        lane = next(iter(held_first))
+        key = '{}:{alertname="LaneA"}' if lane == "#lanea" else '{}:{alertname="LaneB"}'
+        item = first.next_pending(key)
+        assert item is not None and second.next_pending(key) is None, "only the lane's owner delivers it"
+        first.save_steps(item.id, {"post": {"sent": True}})
+
+        deadline = time.monotonic() + 30
+        while lane not in (taken := second.claim_lanes(30)):
+            assert time.monotonic() < deadline, f"lane {lane} not taken over; second holds {taken}"
+            time.sleep(0.1)
+        assert taken[lane] == held_first[lane] + 1, "a new owner means a new epoch"
+        with pytest.raises(LeaseLost):
+            first.save_steps(item.id, {"post": {"sent": True, "ts": "1.1"}})
+        with pytest.raises(LeaseLost):
+            first.finish(item, state="delivered", channel=lane, ts="1.1", thread_ts="1.1")
+        resumed = second.next_pending(key)
+        assert resumed.id == item.id and resumed.steps == {"post": {"sent": True}}, "in-flight step is kept"
+        assert lane not in first.claim_lanes(30), "the old owner does not get the lane back while it is held"
+        second.release_lanes()
+        assert lane in first.claim_lanes(30)
+    finally:
+        first.close()
+        second.close()

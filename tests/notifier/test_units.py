@@ -181,3 +181,54 @@ def test_webhook_answers_503_when_the_outbox_cannot_be_written(tmp_path: Path):
             assert accepted.status_code == 200 and accepted.json() == {"status": "accepted"}
 
     asyncio.run(scenario())
+
+
+def test_an_over_limit_body_in_alertmanagers_field_order_is_salvaged_with_a_count():
+    """Alertmanager writes `alerts` before groupKey and the labels: both ends of the body are read."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from notifier.oversize import read_body, salvage
+
+    data = _notification(count=400)
+    ordered = {"receiver": data["receiver"], "status": data["status"], "alerts": data["alerts"],
+               **{k: v for k, v in data.items() if k not in {"receiver", "status", "alerts"}}}
+    raw = json.dumps(ordered).encode()
+
+    async def read():
+        chunks = [raw[i:i + 4096] for i in range(0, len(raw), 4096)]
+
+        async def receive():
+            return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+        return await read_body(Request({"type": "http", "headers": []}, receive), limit=len(raw) // 3)
+
+    body = asyncio.run(read())
+    assert body.cut and body.alerts_seen == 400
+    kept = salvage(body)
+    assert kept.group_key == data["groupKey"] and kept.status == "firing"
+    assert 50 < len(kept.alerts) < 200 and len(kept.alerts) + kept.truncated_alerts == 400
+
+
+def test_credentials_in_urls_are_masked_in_text_links_and_log_lines():
+    from notifier.redaction import link_without_credentials, redact_text, redact_url
+
+    assert redact_url("http://admin:hunter2@am:9093") == "http://admin:***@am:9093"
+    assert redact_url("postgresql://bongsu@db/x") == "postgresql://***@db/x"
+    assert redact_text("GET http://u:p4ss@h/x failed; http://tok@h2 too") == "GET http://u:***@h/x failed; http://***@h2 too"
+    assert link_without_credentials("http://admin:hunter2@am:9093/#/silences") == "http://am:9093/#/silences"
+    view_data = _notification()
+    view_data["externalURL"] = "http://admin:hunter2@am:9093"
+    message = group_message(GroupView(notification=_parse(view_data), group_id="g1"))
+    assert "hunter2" not in json.dumps(message.blocks) and "hunter2" not in message.text
+
+
+def test_a_failed_silence_names_alertmanager_without_its_credentials():
+    from notifier.silences import SilenceError, create_silence
+
+    try:
+        create_silence("http://admin:hunter2@127.0.0.1:9", {"alertname": "X"}, 60, "UALICE", "test", timeout=2)
+    except SilenceError as exc:
+        assert "hunter2" not in str(exc) and "http://admin:***@127.0.0.1:9" in str(exc)
+    else:
+        raise AssertionError("port 9 answered a silence")

@@ -1,0 +1,1 @@
+"""Versioned PostgreSQL schema migrations (yoyo-migrations reads the numbered .sql files here)."""
