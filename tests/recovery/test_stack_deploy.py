@@ -42,6 +42,10 @@ def test_deploy_and_rollback_restart_payments_on_each_build(tmp_path: Path) -> N
         assert f'revision="{good.revision}"' in _build_info(payments)
         assert _charge(payments, AMEX) in (201, 402)
         pid = stack.children["payments"].process.pid
+        # Rollback finds the previous build in Prometheus: it must have scraped 1.4.2 before the deploy.
+        observe.wait_for(lambda: observe.query(stack.urls["prometheus"],
+                                               'bongsu_build_info{job="payments",version="1.4.2"}'),
+                         60, "Prometheus scraping payments 1.4.2")
 
         done = subprocess.run([BONGSU, "stack", "deploy", "payments", "1.5.0", "--stack", str(stack_file)],
                               capture_output=True, text=True, timeout=180)
@@ -53,7 +57,6 @@ def test_deploy_and_rollback_restart_payments_on_each_build(tmp_path: Path) -> N
         assert _charge(payments, AMEX) == 500  # the bug: Amex is missing from the fee table
         assert _charge(payments, "4242424242424242") in (201, 402)
 
-        # Prometheus must have seen both builds before rollback can find the previous one.
         observe.wait_for(lambda: observe.query(stack.urls["prometheus"],
                                                'bongsu_build_info{job="payments",version="1.5.0"}'),
                          60, "Prometheus scraping payments 1.5.0")
