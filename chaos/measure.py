@@ -162,9 +162,14 @@ def measure(journal: dict, spec: dict, stack: StackFile, factor: float = LATE_FA
         return result
     timing, group_interval = _timing(stack, spec)
     if spec["kind"] == "burn":
-        fault_s = at.get("cleared", time.time()) - at["injected"]
+        # A rolled-back deploy keeps failing until the good build runs: the fault ends then, not at the click.
+        ended = at.get("recovered") or at.get("cleared", time.time())
         windows = _burn_windows(stack, spec, at)
-        floors = burn_floors(timing, windows, spec["bad_share"], fault_s)
+        floors = burn_floors(timing, windows, spec["bad_share"], ended - at["injected"])
+        if "recovered" in at and "cleared" in at:
+            rollout = max(0.0, at["recovered"] - at["cleared"])
+            floors = Floors(floors.detect_s, floors.notify_s, floors.resolve_s + rollout,
+                            {**floors.parts, "rollback_rollout_s": rollout})
         floors.parts.update({f"baseline_ratio_{int(w)}s": b for w, b in zip(windows.windows_s, windows.baseline)})
         floors.parts.update({f"history_rps_{int(w)}s": r for w, r in zip(windows.windows_s, windows.window_rps)})
         floors.parts["live_rps"] = windows.live_rps
