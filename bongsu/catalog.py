@@ -264,6 +264,27 @@ class SLO(_Strict):
         return round(1 - self.objective / 100, 10)
 
 
+class CommandRollback(_Strict):
+    """Roll back by running `command` (argv, no shell). `${BONGSU_ROLLBACK_SERVICE}`,
+    `${BONGSU_ROLLBACK_FROM}` and `${BONGSU_ROLLBACK_TO}` in it are replaced, and the same names are
+    in its environment."""
+
+    kind: Literal["command"]
+    command: list[str] = Field(min_length=1, description="argv of the rollback, run without a shell")
+    timeout: DurationField = Field(default=Duration.parse("5m"), description="the rollback fails after this")
+
+
+class KubernetesRollback(_Strict):
+    """Roll back a Deployment as `kubectl rollout undo` does: its pod template back to a previous ReplicaSet's."""
+
+    kind: Literal["kubernetes"]
+    deployment: str = Field(min_length=1)
+    namespace: str = Field(default="default", min_length=1)
+
+
+Rollback = Annotated[CommandRollback | KubernetesRollback, Field(discriminator="kind")]
+
+
 class Service(_Strict):
     name: str = Field(description="equals the Prometheus `job` label of its metrics")
     team: str
@@ -272,6 +293,7 @@ class Service(_Strict):
         default=None, description="label matchers selecting the service's metrics; default {job: <name>}")
     histogram_buckets: list[float] = Field(default_factory=list, description="buckets added to the SDK's defaults")
     slos: list[SLO] = Field(default_factory=list)
+    rollback: Rollback | None = Field(default=None, description="how to roll the service back (docs/recovery.md)")
 
     @field_validator("name")
     @classmethod

@@ -103,7 +103,8 @@ def _stack_settings(catalog: Optional[Path], port_base: int, scrape: str, evalua
 
 # Parts that add their own sub-commands; each is skipped only when its package is not installed.
 for _module, _name in (("notifier.cli", "notifier"), ("dashboards.cli", "dashboards"), ("chaos.cli", None),
-                       ("bongsu.deploy_cli", "deploy"), ("alert_rules.cli", "runbooks")):
+                       ("bongsu.deploy_cli", "deploy"), ("alert_rules.cli", "runbooks"),
+                       ("bongsu.recovery_cli", None)):
     try:
         _part = importlib.import_module(_module)
     except ModuleNotFoundError as _exc:

@@ -21,6 +21,8 @@ SDK_DROPPED = "bongsu_sdk_dropped_total"
 SDK_CARDINALITY_OVERFLOW = "bongsu_sdk_cardinality_overflow_total"
 EXPERIMENT_EXPOSURES = "bongsu_experiment_exposures_total"
 EXPERIMENT_CONVERSIONS = "bongsu_experiment_conversions_total"
+BUILD_INFO = "bongsu_build_info"  # {version, revision, package} 1: what runs, and a deploy as its change
+EXCEPTIONS = "bongsu_exceptions_total"
 
 # --- Metrics the notifier writes and the self-health dashboard reads ------------------------------------
 NOTIFIER_WEBHOOKS_RECEIVED = "bongsu_notifier_webhooks_received_total"
@@ -38,6 +40,8 @@ CONTRACT_METRICS: dict[str, str] = {
     SDK_CARDINALITY_OVERFLOW: "counter",
     EXPERIMENT_EXPOSURES: "counter",
     EXPERIMENT_CONVERSIONS: "counter",
+    BUILD_INFO: "gauge",
+    EXCEPTIONS: "counter",
     NOTIFIER_WEBHOOKS_RECEIVED: "counter",
     NOTIFIER_DELIVERIES: "counter",
     NOTIFIER_DELIVERY_RETRIES: "counter",

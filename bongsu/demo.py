@@ -1,19 +1,22 @@
-"""`bongsu demo`: one real incident, end to end, narrated in the terminal.
+"""`bongsu demo`: one real incident, end to end, narrated in the terminal: detect, explain, recover.
 
-Up the stack with load, then run the `payments-availability` chaos drill on it: break `payments`,
-watch the page alert fire in Prometheus, get routed by Alertmanager and reach the notifier, heal it
-and watch the alert resolve. Every interval is measured and set against the floor the configuration
-allows, exactly as `bongsu drill` does.
+Up the stack with load, then run the `payments-bad-deploy` chaos drill on it: ship payments 1.5.0
+(a real bug on a new code path), watch the page alert fire in Prometheus, reach the notifier and
+gain its Evidence (the exception, its file:line, build 1.5.0 with its commit, the deploy note),
+press Roll back as the on-call would, and watch 1.4.2 come back and the alert resolve. Every
+interval is measured and set against the floor the configuration allows, as `bongsu drill` does.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from bongsu import observe
 from bongsu.errors import EXIT_FAILED, BongsuError
@@ -22,7 +25,7 @@ from bongsu.stack import Stack, StackSettings
 if TYPE_CHECKING:
     from chaos.drill import DrillResult
 
-DEMO_DRILL = "payments-availability"
+DEMO_DRILL = "payments-bad-deploy"
 
 
 class DemoFailed(BongsuError):
@@ -48,7 +51,7 @@ def run_incident(stack: Stack, console: Console) -> DrillResult:
                                         ("resolved", False, "green", "the same message, resolved")):
         delivery = observe.delivery_for(notifier, token, result.alertname, status)
         if delivery:
-            console.print(Panel(_render(stack, delivery, first), border_style=style,
+            console.print(Panel(Text(_render(stack, delivery, first)), border_style=style,
                                 title=title.format(channel=delivery.get("channel"))))
     console.print(intervals_table([result]))
     console.print(summary(result.measurement.get("moments", {})))
@@ -69,10 +72,13 @@ def _render(stack: Stack, delivery: dict[str, Any], first: bool) -> str:
     message = [r for r in records if r.get("ts") == root and r.get("blocks")]
     if not message:
         return json.dumps(delivery.get("alerts", []), indent=2)[:2000]
-    text = plain_text((message[0] if first else message[-1])["blocks"])
+    if first:  # the page as it stood once its evidence arrived (the last firing version of the message)
+        firing = [r for r in message if r["blocks"][0].get("text", {}).get("text", "").startswith("FIRING")]
+        message = firing or message
+    text = plain_text(message[-1]["blocks"])
     if not first:
         replies = [r.get("text", "") for r in records if r.get("thread_ts") == root]
-        text += "".join(f"\n  ↳ in thread: {reply}" for reply in replies)
+        text += "".join(f"\n  ↳ in thread: {html.unescape(reply)}" for reply in replies)
     return text
 
 
@@ -82,8 +88,10 @@ def summary(moments: dict[str, float]) -> Table:
     table.add_column("seconds", justify="right")
     for label, start, end in (("fault → firing in Prometheus", "injected", "firing"),
                               ("fault → notification delivered", "injected", "notified"),
-                              ("clear → resolved in Prometheus", "cleared", "resolved"),
-                              ("clear → resolution delivered", "cleared", "resolution_notified")):
+                              ("firing → evidence on the page", "firing", "evidence"),
+                              ("Roll back pressed → good build running", "cleared", "recovered"),
+                              ("Roll back pressed → resolved in Prometheus", "cleared", "resolved"),
+                              ("Roll back pressed → resolution delivered", "cleared", "resolution_notified")):
         seconds = moments[end] - moments[start] if start in moments and end in moments else None
         table.add_row(label, f"{seconds:.1f}" if seconds is not None else "not seen")
     return table

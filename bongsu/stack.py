@@ -11,6 +11,7 @@ import secrets
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +22,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from bongsu import conventions, history
+from bongsu import conventions, history, stackdeploy
 from bongsu.build import BuildOptions, build
 from bongsu.catalog import Catalog, Duration
 from bongsu.errors import EXIT_PREREQUISITE, BongsuError
+from examples.shop import releases
+from examples.shop.releases import Build
 from bongsu.processes import Child, ProcessError, alertmanager, free_port, port_is_free, prometheus
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,7 +71,12 @@ class Stack:
         self.run_dir = Path(settings.run_dir or tempfile.mkdtemp(prefix="bongsu-stack-")).resolve()
         self.webhook_token = secrets.token_urlsafe(24)
         self.fault_token = secrets.token_urlsafe(24)
+        self.signing_secret = secrets.token_hex(16)  # the notifier checks Slack interactions with it
+        self._deploy_lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.services = shop_services(settings.catalog)
+        self.builds = _initial_builds(self.services)
         self.ports = self._choose_ports()
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.children: dict[str, Child] = {}
@@ -118,22 +126,30 @@ class Stack:
                    "--catalog", self.settings.catalog.source],
                   logs / "notifier.log", health_url=f"{self.urls['notifier']}/readyz",
                   env={**env, "ALERTMANAGER_URL": self.urls["alertmanager"],
-                       conventions.PROMETHEUS_URL: self.urls["prometheus"]}, cwd=REPO),
+                       conventions.PROMETHEUS_URL: self.urls["prometheus"], "SLACK_SIGNING_SECRET": self.signing_secret,
+                       "BONGSU_STACK": str(self.run_dir / "stack.json")}, cwd=REPO),
         ]
         # payments before orders: orders is ready only once it can reach payments.
         for name in sorted(self.services, key=lambda n: n == "orders"):
-            module = name.replace("-", "_")
-            children.append(Child(
-                name, [sys.executable, "-m", "uvicorn", f"examples.shop.{module}:app", "--host", "127.0.0.1",
-                       "--port", str(self.ports[name]), "--no-access-log", "--log-level", "warning"],
-                logs / f"{name}.log", health_url=f"{self.urls[name]}/livez",
-                env={**env, "PAYMENTS_URL": self.urls.get("payments", ""), conventions.SERVICE_NAME_OTEL: name},
-                cwd=REPO))
+            children.append(self._shop_child(name, env))
         if self.settings.load_rate > 0 and "orders" in self.services:
             children.append(Child(
                 "load", [sys.executable, "-m", "examples.shop.load", "--orders-url", self.urls["orders"],
                          "--rate", str(self.settings.load_rate)], logs / "load.log", cwd=REPO))
         return children
+
+    def _shop_child(self, name: str, env: dict[str, str]) -> Child:
+        module = name.replace("-", "_")
+        build = self.builds.get(name)
+        return Child(
+            name, [sys.executable, "-m", "uvicorn", f"examples.shop.{module}:app", "--host", "127.0.0.1",
+                   "--port", str(self.ports[name]), "--no-access-log", "--log-level", "warning"],
+            self.run_dir / "logs" / f"{name}.log", health_url=f"{self.urls[name]}/livez",
+            env={**env, "PAYMENTS_URL": self.urls.get("payments", ""), "OTEL_SERVICE_NAME": name,
+                 "BONGSU_ERROR_REPORTS_URL": f"{self.urls['notifier']}/v1/logs",
+                 "BONGSU_ERROR_REPORTS_TOKEN": self.webhook_token,
+                 **(build.environment() if build else {})},
+            cwd=REPO)
 
     # ---- life cycle ----------------------------------------------------------------------------
     def __enter__(self) -> Stack:
@@ -170,6 +186,8 @@ class Stack:
                     raise StackError(str(exc)) from None
                 progress.update(task, completed=1, description=f"[green]✓[/] {child.name} {where}")
         self._write_description()
+        self._watcher = threading.Thread(target=self._watch_deploys, name="deploys", daemon=True)
+        self._watcher.start()
 
     def _backfill(self, progress: Progress) -> None:
         length = self.settings.history
@@ -185,6 +203,9 @@ class Stack:
                         description=f"[green]✓[/] backfilled {length} of healthy history ({samples:,} samples)")
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=30)
         for child in reversed(list(self.children.values())):
             child.stop()
         if self._previous_sigterm is not None:
@@ -201,7 +222,9 @@ class Stack:
             "scrape_interval_s": s.scrape_interval.seconds, "evaluation_interval_s": s.evaluation_interval.seconds,
             "page_group_wait_s": s.page_group_wait.seconds, "ticket_group_wait_s": s.ticket_group_wait.seconds,
             "notifications": str(self.run_dir / "notifier" / "notifications.jsonl"),
-            "catalog": s.catalog.source,
+            "catalog": s.catalog.source, "signing_secret": self.signing_secret,
+            "builds": {name: {"version": b.version, "revision": b.revision, "package": b.package}
+                       for name, b in self.builds.items()},
         }
         path = self.run_dir / "stack.json"
         path.write_text(json.dumps(description, indent=2))
@@ -217,6 +240,42 @@ class Stack:
         child.start()
         child.wait_healthy(timeout=60)
         self._stopped_on_purpose.discard(name)
+
+    def deploy(self, name: str, version: str) -> Build:
+        """Restart `name` on `version` of its build (examples/shop/releases.py): stop the running
+        process, start the new build, wait until it is healthy, record it in stack.json."""
+        build = releases.build(name, version)  # UnknownBuild names the builds there are
+        with self._deploy_lock:
+            self._stopped_on_purpose.add(name)
+            self.children[name].stop()
+            previous, self.builds[name] = self.builds.get(name), build
+            child = self._shop_child(name, self.children[name].env)
+            self.children[name] = child
+            try:
+                child.start()
+                child.wait_healthy(timeout=60)
+            except ProcessError as exc:
+                self.builds[name] = previous  # type: ignore[assignment]
+                raise StackError(f"{name} {version} did not start: {exc}") from None
+            finally:
+                self._stopped_on_purpose.discard(name)
+            self._write_description()
+        return build
+
+    def _watch_deploys(self) -> None:
+        """Serve deploy requests from other processes (bongsu/stackdeploy.py) until the stack stops."""
+        while not self._stopping.wait(0.25):
+            for name, request in stackdeploy.pending_requests(self.run_dir):
+                version = str(request.get("version", ""))
+                try:
+                    if name not in self.builds:
+                        raise StackError(f"this stack runs no deployable build of {name!r}")
+                    build = self.deploy(name, version)
+                except (StackError, releases.UnknownBuild) as exc:
+                    stackdeploy.answer(self.run_dir, name, request, False, str(exc))
+                else:
+                    stackdeploy.answer(self.run_dir, name, request, True, revision=build.revision,
+                                       package=build.package)
 
     def check_children(self) -> None:
         """Raise StackError naming the first child that died without being asked to."""
@@ -239,6 +298,10 @@ class Stack:
                 time.sleep(1)
         except KeyboardInterrupt:
             self.console.print("stopping…")
+
+
+def _initial_builds(services: list[str]) -> dict[str, Build]:
+    return {name: releases.running(name) for name in services if name in releases.BUILDS}
 
 
 def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:

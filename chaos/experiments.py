@@ -223,14 +223,102 @@ def target_down_experiment(catalog: Catalog, service: Service,
     return experiment
 
 
+def bad_deploy_drill_name(service: Service) -> str:
+    return f"{service.name}-bad-deploy"
+
+
+def _recovery(name: str, func: str, arguments: dict, kind: str = "probe") -> dict:
+    step = {"type": kind, "name": name,
+            "provider": {"type": "python", "module": "chaos.recovery", "func": func, "arguments": arguments}}
+    return step
+
+
+def bad_deploy_experiment(catalog: Catalog, service: Service) -> dict | None:
+    """Ship the demo shop's bad build of `service`, expect the availability page to carry the bug's
+    exception, code line, build, commit and deploy note, press Roll back as a responder, expect the
+    good build back and the alert resolved. None when the service has no bad build, no rollback, no
+    availability SLO or no responder to press the button."""
+    from examples.shop import releases
+
+    builds = releases.BUILDS.get(service.name, {})
+    bad = next((v for v in builds if releases.known_bug(service.name, v)), None)
+    good = releases.CURRENT.get(service.name)
+    slo = next((s for s in service.slos if s.sli == "http_availability"), None)
+    team = catalog.team(service.team)
+    responders = list(getattr(getattr(team, "responders", None), "users", []) or [])
+    if bad is None or good is None or slo is None or service.rollback is None or not responders:
+        return None
+    bug = releases.known_bug(service.name, bad)
+    assert bug is not None
+    tier = page_tier()
+    alertname = service.slo_alert(slo)
+    labels = {"service": service.name, "slo": slo.name, "severity": tier.severity,
+              "long_window": str(tier.long), "short_window": str(tier.short)}
+    bad_share = 1 / 3  # one card network in three hits the bug (examples/shop/fees_1_5_0.py)
+    timeouts = burn_timeouts(slo, bad_share)
+    receiver = team.receiver if team else "default"
+    channel = catalog.channel_for_team(service.team)
+    location = f"{Path(bug.file).name}:{bug.line}"
+    drill = {"name": bad_deploy_drill_name(service), "kind": "burn", "service": service.name, "slo": slo.name,
+             "selector": service.promql_selector, "alertname": alertname, "labels": labels, "receiver": receiver,
+             "channel": channel, "fault": {"deploy": bad, "rollback_to": good}, "bad_share": bad_share,
+             "windows_s": [tier.long.seconds, tier.short.seconds],
+             "threshold": round(tier.factor(slo.window) * slo.error_budget, 8), "factor": tier.factor(slo.window)}
+    experiment = _common(
+        catalog, service,
+        f"Deploying {service.name} {bad} pages {channel} with the bug's evidence, and Roll back recovers",
+        f"Bad-deploy drill: {service.name} {bad} raises {bug.exception_type} at {bug.file}:{bug.line} for some "
+        f"requests. {alertname} must page {channel} with that exception, its file:line, build {bad} with its commit "
+        f"and the deploy note; a responder presses Roll back to {good} (a signed Slack interaction), {good} must "
+        "run again and the alert resolve.", drill)
+    experiment["tags"].append("recovery")
+    experiment["steady-state-hypothesis"] = {
+        "title": f"{service.name} runs {good}, is scraped, burns under the page threshold and {alertname} is quiet",
+        "probes": [
+            {**_recovery(f"{service.name} runs {good}", "service_on_build",
+                         {"service": service.name, "version": good, "timeout_s": 120}), "tolerance": True},
+            _scraped(service),
+            _probe(f"{service.name}/{slo.name} burns under the page threshold", "chaos.probes", "burn_rate_below",
+                   {"service": service.name, "slo": slo.name, "window": str(tier.short),
+                    "limit": tier.factor(slo.window), "timeout_s": 420}, True),
+            _quiet(alertname, labels),
+        ],
+    }
+    selector = {"alertname": alertname, "labels": labels}
+    experiment["method"] = [
+        _recovery(f"deploy {service.name} {bad}", "deploy_build",
+                  {"service": service.name, "version": bad, "bad": True}, "action"),
+        *_alert_steps(alertname, labels, receiver, channel, timeouts, {})[:3],
+        _recovery(f"the page shows {bug.exception_type} at {location}, build {bad} with its commit and the deploy note",
+                  "page_shows", {**selector, "contains": [bug.exception_type, location],
+                                 "build": {"service": service.name, "version": bad}, "timeout_s": 180}),
+        _recovery(f"a responder presses Roll back to {good}", "press_button",
+                  {**selector, "action_id": "rollback", "user_id": responders[0]}, "action"),
+        _recovery(f"{service.name} runs {good} again", "service_runs_build",
+                  {"service": service.name, "version": good, "timeout_s": 180}),
+        _probe(f"{alertname} resolves", "chaos.probes", "alert_reaches_state",
+               {**selector, "state": "resolved", "timeout_s": timeouts.resolve_s}),
+        _probe(f"the notifier delivers the resolution to {channel}", "chaos.probes", "alert_delivered",
+               {**selector, "channel": channel, "status": "resolved", "timeout_s": timeouts.notify_s}),
+    ]
+    experiment["rollbacks"] = [_recovery(f"deploy {service.name} {good} (safety net)", "deploy_build",
+                                         {"service": service.name, "version": good}, "action")]
+    return experiment
+
+
 def experiments(catalog: Catalog) -> dict[str, dict]:
-    """Every drill of the catalog by name: each page SLO alert, then each service's target-down."""
+    """Every drill of the catalog by name: each page SLO alert, each service's target-down, then
+    each bad-deploy drill the demo shop's builds allow."""
     found: dict[str, dict] = {}
     for service in catalog.services:
         for slo in service.slos:
             found[slo_drill_name(service, slo)] = slo_experiment(catalog, service, slo)
     for service in catalog.services:
         found[target_down_drill_name(service)] = target_down_experiment(catalog, service)
+    for service in catalog.services:
+        experiment = bad_deploy_experiment(catalog, service)
+        if experiment is not None:
+            found[bad_deploy_drill_name(service)] = experiment
     return found
 
 

@@ -17,7 +17,7 @@ from chaos.stackfile import StackFile
 
 REQUESTS = conventions.HTTP_REQUEST_DURATION
 INJECT = {"inject_fault", "stop_service", "make_target_unreachable"}
-CLEAR = {"clear_fault", "start_service", "restore_target"}
+CLEAR = {"clear_fault", "start_service", "restore_target", "press_button"}
 LATE_FACTOR = 1.25
 LATE_MARGIN_S = 30.0
 
@@ -43,8 +43,12 @@ def moments(journal: dict) -> dict[str, float]:
     """When the fault was injected and cleared, and when each alert step was observed."""
     found: dict[str, float] = {}
     for func, arguments, output in _outputs(journal):
-        if func in INJECT:
+        if func in INJECT or (func == "deploy_build" and "injected_at" in output):
             found.setdefault("injected", output["injected_at"])
+        elif func == "page_shows":
+            found.setdefault("evidence", output["evidence_at"])
+        elif func == "service_runs_build" and "cleared" in found:
+            found.setdefault("recovered", output["recovered_at"])
         elif func in CLEAR:
             found.setdefault("cleared", output["cleared_at"])
         elif func == "alert_reaches_state" and arguments.get("state") == "firing":
@@ -149,6 +153,9 @@ def measure(journal: dict, spec: dict, stack: StackFile, factor: float = LATE_FA
         "notify_s": _between(at, "firing", "notified"),
         "resolve_s": _between(at, "cleared", "resolved"),
     }
+    if "evidence" in at or "recovered" in at:  # the bad-deploy drill: evidence and recovery too
+        intervals["evidence_s"] = _between(at, "firing", "evidence")
+        intervals["recover_s"] = _between(at, "cleared", "recovered")
     result: dict = {"drill": spec["name"], "alertname": spec["alertname"], "moments": at,
                     "intervals": intervals}
     if "injected" not in at:
@@ -156,9 +163,14 @@ def measure(journal: dict, spec: dict, stack: StackFile, factor: float = LATE_FA
         return result
     timing, group_interval = _timing(stack, spec)
     if spec["kind"] == "burn":
-        fault_s = at.get("cleared", time.time()) - at["injected"]
+        # A rolled-back deploy keeps failing until the good build runs: the fault ends then, not at the click.
+        ended = at.get("recovered") or at.get("cleared", time.time())
         windows = _burn_windows(stack, spec, at)
-        floors = burn_floors(timing, windows, spec["bad_share"], fault_s)
+        floors = burn_floors(timing, windows, spec["bad_share"], ended - at["injected"])
+        if "recovered" in at and "cleared" in at:
+            rollout = max(0.0, at["recovered"] - at["cleared"])
+            floors = Floors(floors.detect_s, floors.notify_s, floors.resolve_s + rollout,
+                            {**floors.parts, "rollback_rollout_s": rollout})
         floors.parts.update({f"baseline_ratio_{int(w)}s": b for w, b in zip(windows.windows_s, windows.baseline)})
         floors.parts.update({f"history_rps_{int(w)}s": r for w, r in zip(windows.windows_s, windows.window_rps)})
         floors.parts["live_rps"] = windows.live_rps
@@ -169,7 +181,7 @@ def measure(journal: dict, spec: dict, stack: StackFile, factor: float = LATE_FA
     bounds = {"detect_s": bound(floors.detect_s, factor, margin_s),
               "notify_s": bound(max(floors.notify_s, group_interval), factor, margin_s),
               "resolve_s": bound(floors.resolve_s, factor, margin_s)}
-    verdicts = {name: _verdict(intervals[name], bounds[name]) for name in intervals}
+    verdicts = {name: _verdict(intervals[name], bounds[name]) for name in bounds}
     result.update(floors=floors.as_dict(), bounds=bounds, verdicts=verdicts,
                   extra_alerts=extra_alerts(stack, spec, at["injected"], at.get("resolved", time.time())))
     if intervals["detect_s"] is None:

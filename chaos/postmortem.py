@@ -91,6 +91,23 @@ def delivery_events(stack: StackFile, start: float, end: float) -> list[Event]:
     return events
 
 
+def rollback_events(stack: StackFile, start: float, end: float) -> list[Event]:
+    """Roll back button presses recorded by the notifier: who, from which build to which, the outcome."""
+    answer = httpx.get(f"{stack.notifier}/api/rollbacks", headers={"Authorization": f"Bearer {stack.webhook_token}"},
+                       timeout=10)
+    answer.raise_for_status()
+    events = []
+    for record in answer.json():
+        if start <= record["requested_at"] <= end:
+            events.append(Event(record["requested_at"], "notifier",
+                                f"Roll back of {record['service']} from {record['from_version']} to "
+                                f"{record['to_version']} pressed by {record['user_name']} ({record['user_id']})"))
+        if record.get("finished_at") and start <= record["finished_at"] <= end:
+            events.append(Event(record["finished_at"], "notifier", f"rollback of {record['service']} to "
+                                                                   f"{record['to_version']} {record['outcome']}"))
+    return events
+
+
 def silence_events(stack: StackFile, start: float, end: float) -> list[Event]:
     events = []
     for silence in alertmanager.silences(stack.alertmanager):
@@ -183,7 +200,7 @@ def write_postmortem(catalog: Catalog, stack: StackFile, start: float, end: floa
     services = [catalog.service(spec["service"])] if spec else list(catalog.services)
     events = alert_events(stack, start, end) + silence_events(stack, start, end)
     try:
-        events += delivery_events(stack, start, end)
+        events += delivery_events(stack, start, end) + rollback_events(stack, start, end)
     except httpx.HTTPError as exc:
         events.append(Event(start, "notifier", f"deliveries unavailable: {exc}"))
     if journal:

@@ -149,6 +149,20 @@ def alerts_annotation(alertnames: Sequence[str]) -> dict:
     }
 
 
+# A build shows up as a new `bongsu_build_info` label set: mark the minute it first appears.
+DEPLOY_EXPR = ("max by (job, version, revision) (bongsu_build_info) unless "
+               "max by (job, version, revision) (bongsu_build_info offset 1m)")
+
+
+def deploys_annotation() -> dict:
+    """Marks on every panel where a service started running a new build (from `bongsu_build_info`)."""
+    return {
+        "name": "Deploys", "enable": True, "datasource": DATASOURCE, "iconColor": "blue",
+        "expr": DEPLOY_EXPR, "step": "30s", "titleFormat": "deployed {{job}} {{version}}",
+        "textFormat": "commit {{revision}}", "tagKeys": "job,version", "useValueForTime": False,
+    }
+
+
 def dashboard(title: str, uid: str, rows: Sequence[tuple[str | None, Sequence[TimeSeries]]], *,
               description: str, variables: Sequence[Template], links: Sequence[DashboardLink],
               alertnames: Sequence[str] = (), tags: Sequence[str] = (), since: str = "now-1h") -> Dashboard:
@@ -158,6 +172,7 @@ def dashboard(title: str, uid: str, rows: Sequence[tuple[str | None, Sequence[Ti
     }]
     if alertnames:
         annotations.append(alerts_annotation(alertnames))
+    annotations.append(deploys_annotation())
     browse = DashboardLink(type="dashboards", title="Bongsu", tags=[TAG], asDropdown=True, keepTime=True)
     return Dashboard(
         title=title, uid=uid, description=description, tags=[TAG, *tags], timezone="utc",

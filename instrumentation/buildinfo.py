@@ -32,13 +32,15 @@ from urllib.parse import unquote, urlsplit
 from opentelemetry.sdk.resources import OTELResourceDetector
 from prometheus_client import CollectorRegistry, Gauge
 
+from bongsu import conventions
+
 UNKNOWN = "unknown"
 VERSION_KEY, REVISION_KEY, PACKAGE_KEY = "service.version", "vcs.ref.head.revision", "bongsu.build.package"
 BUILD_KEYS = (VERSION_KEY, REVISION_KEY, PACKAGE_KEY)
 _SDK_DIR = str(Path(__file__).resolve().parent) + os.sep
 
 _HELP = "The running build: version, source commit and build package (always 1)."
-BUILD_INFO = Gauge("bongsu_build_info", _HELP, ["version", "revision", "package"], multiprocess_mode="max")
+BUILD_INFO = Gauge(conventions.BUILD_INFO, _HELP, ["version", "revision", "package"], multiprocess_mode="max")
 # The same gauge in registries given to instrument_asgi/instrument_wsgi, whose /metrics serve only them.
 _injected: weakref.WeakKeyDictionary[CollectorRegistry, Gauge] = weakref.WeakKeyDictionary()
 _published: BuildInfo | None = None
@@ -115,7 +117,7 @@ def expose_in(registry: CollectorRegistry) -> None:
     """`bongsu_build_info` in `registry` too (once per registry), kept current by `publish()`."""
     if registry in _injected:
         return
-    gauge = _injected[registry] = Gauge("bongsu_build_info", _HELP, ["version", "revision", "package"],
+    gauge = _injected[registry] = Gauge(conventions.BUILD_INFO, _HELP, ["version", "revision", "package"],
                                         registry=registry)
     if _published is not None:
         gauge.labels(_published.version, _published.revision, _published.package).set(1)

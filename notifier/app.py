@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 import contextlib
 import hmac
 import json
@@ -24,6 +25,10 @@ from notifier.authorization import Authorizer
 from notifier.interactions import ButtonHandler
 from notifier.logs import log
 from notifier.metrics import Metrics
+from notifier.evidence import full_report
+from notifier.otlp_logs import OtlpError, parse_request
+from notifier.otlp_logs import reports as otlp_logs_reports
+from notifier.otlp_logs import response as otlp_logs_response
 from notifier.oversize import HARD_LIMIT_BYTES, BodyTooLarge, read_body, salvage
 from notifier.payload import Notification, PayloadError, parse_notification
 from notifier.redaction import redact_url
@@ -148,6 +153,38 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
                  alerts=len(notification.alerts))
         return JSONResponse({"status": outcome})
 
+    async def otlp_logs(request: Request) -> Response:
+        """OTLP/HTTP error reports from the SDK (docs/recovery.md); same bearer token as the webhook."""
+        if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
+            log.warning("error reports rejected: missing or wrong bearer token", client=_client(request))
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"})
+        try:
+            read = await read_body(request, settings.max_logs_bytes, hard_limit=settings.max_logs_bytes)
+            if read.cut:
+                raise BodyTooLarge
+            body = read.head
+        except BodyTooLarge:
+            log.warning("error reports rejected: body too large", limit=settings.max_logs_bytes)
+            return JSONResponse({"error": f"body larger than {settings.max_logs_bytes} bytes"}, 413)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        content_type = request.headers.get("content-type", "")
+        try:
+            found, rejected = otlp_logs_reports(parse_request(body, content_type))
+        except OtlpError as exc:
+            log.warning("error reports rejected: malformed", detail=str(exc)[:300])
+            status = 415 if str(exc).startswith("unsupported Content-Type") else 400
+            return JSONResponse({"error": str(exc)}, status)
+        if found:
+            try:
+                await run(store.add_reports, found)
+            except Exception as exc:  # noqa: BLE001 - the SDK retries on 5xx
+                log.error("error reports not stored", error=type(exc).__name__)
+                return JSONResponse({"error": "could not store the reports; retry"}, 503)
+            log.info("error reports stored", count=len(found), service=found[0].service)
+        payload, media_type = otlp_logs_response(content_type, rejected)
+        return Response(payload, media_type=media_type)
+
     async def interactions(request: Request) -> Response:
         try:
             read = await read_body(request, MAX_INTERACTION_BYTES, hard_limit=MAX_INTERACTION_BYTES)
@@ -193,6 +230,26 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
             headers["Link"] = f'</api/deliveries?{query}>; rel="next"'
         return JSONResponse(page, headers=headers)
 
+    async def error_reports(request: Request) -> Response:
+        """The most frequent error reports of `?service=` in the last `?seconds=` (default 3600)."""
+        if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"})
+        service = request.query_params.get("service", "")
+        try:
+            seconds = float(request.query_params.get("seconds", "3600"))
+        except ValueError:
+            return JSONResponse({"error": "seconds must be a number"}, 400)
+        now = time.time()
+        tops = await run(store.top_reports, service, now - seconds, now, 10)
+        return JSONResponse([{**full_report(top), "first_seen": top.first_seen, "last_seen": top.last_seen}
+                             for top in tops])
+
+    async def rollbacks(request: Request) -> Response:
+        """Every rollback record (who, when, from, to, outcome), for post-mortems (docs/recovery.md)."""
+        if not bearer_ok(request.headers.get("authorization"), settings.webhook_token):
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse([asdict(record) for record in await run(store.rollbacks)])
+
     async def metrics_endpoint(request: Request) -> Response:
         metrics.queue_depth.set(await run(store.queue_depth))
         return Response(metrics.exposition(), media_type=metrics.content_type)
@@ -226,6 +283,9 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
     app = Starlette(routes=[
         Route("/alertmanager", alertmanager, methods=["POST"]),
         Route("/slack/interactions", interactions, methods=["POST"]),
+        Route("/v1/logs", otlp_logs, methods=["POST"]),
+        Route("/api/error-reports", error_reports, methods=["GET"]),
+        Route("/api/rollbacks", rollbacks, methods=["GET"]),
         Route("/api/deliveries", deliveries, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),

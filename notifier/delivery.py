@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bongsu.catalog import Catalog
+from notifier.evidence import gather
+from notifier.evidence_blocks import report_reply
 from notifier.graph import GraphPoster
 from notifier.logs import log
 from notifier.metrics import Metrics
@@ -30,6 +32,7 @@ from notifier.store import Group, LeaseLost, Pending, Store
 
 
 FULL_SCAN_INTERVAL_S = 5.0
+EVIDENCE_RETRIES_S = (0.0, 10.0, 20.0, 30.0)  # waits before each look for error reports
 DIRECTORY_REFRESH_S = 30.0  # conversations.list is Tier 2 (about 20 calls a minute per workspace)
 CLAIM_INTERVAL_S = 1.0
 CLAIM_SOON_S = 0.02  # new work may sit in a free lane: claim at once, but not more often than this
@@ -198,6 +201,14 @@ class Deliverer:
         log.info("delivered", group_key=item.group_key, kind=item.kind, status=item.status,
                  channel=group.channel, ts=posted.ts)
 
+    async def _view_async(self, notification: Notification, group: Group) -> GroupView:
+        """The view plus what the store keeps beside the group: its evidence and rollback records."""
+        view = self._view(notification, group)
+        view.evidence = await self._db(self.store.evidence, group.group_key)
+        view.rollbacks = await self._db(self.store.rollbacks, group.group_key)
+        view.trace_url_template = self.settings.trace_url_template
+        return view
+
     def _view(self, notification: Notification, group: Group) -> GroupView:
         alertname = notification.group_labels.get("alertname") or notification.alerts[0].name
         return GroupView(
@@ -217,6 +228,8 @@ class Deliverer:
             posted = await self._root(item, group, notification, "post")
             if self.graphs is not None and notification.status == "firing":
                 self._spawn(self._graph(notification, posted))
+            if notification.status == "firing" and await self._db(self.store.evidence, group.group_key) is None:
+                self._spawn(self._evidence(notification))
             return posted
         note = change_note(group.last, notification)
         return await self._in_thread(item, group, notification, note)
@@ -229,7 +242,8 @@ class Deliverer:
         return await self._in_thread(item, group, current, note)
 
     async def _root(self, item: Pending, group: Group, shown: Notification, step: str) -> Posted:
-        posted = await self._post(item, step, group, lambda: group_message(self._view(shown, group)), None)
+        view = await self._view_async(shown, group)
+        posted = await self._post(item, step, group, lambda: group_message(view), None)
         await self._db(self.store.set_root, item.group_key, group.channel, posted.channel_id, posted.ts)
         group.channel_id, group.root_ts = posted.channel_id, posted.ts
         return posted
@@ -239,7 +253,7 @@ class Deliverer:
         removed, the channel archived), the group moves to the default channel: a new message there,
         and the thread goes on under it."""
         try:
-            await self._update(item, group, group_message(self._view(shown, group)))
+            await self._update(item, group, group_message(await self._view_async(shown, group)))
             return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
         except ChannelGone as gone:
             default = self.catalog.slack.default_channel
@@ -402,6 +416,34 @@ class Deliverer:
         log.warning("delivery will be retried", reason=exc.reason, method=method, attempt=attempt,
                     delay=round(exc.after if exc.after is not None else delay, 2), group_key=item.group_key)
         await asyncio.sleep(delay)
+
+    # --- evidence -----------------------------------------------------------------------------------
+
+    async def _evidence(self, notification: Notification) -> None:
+        """After the page: gather the evidence (notifier/evidence.py), keep it with the group and queue
+        an in-place update plus the full report in the thread. Error reports can trail the alert, so
+        it looks again a few times while it finds none."""
+        group_key = notification.group_key
+        try:
+            for delay in EVIDENCE_RETRIES_S:
+                await asyncio.sleep(delay)
+                found = await self._slack(gather, notification, self.catalog, self._top_reports,
+                                          self.settings.prometheus_url, self.settings.deploy_lookback_s)
+                if found is None:
+                    return
+                if found["fingerprints"] or delay == EVIDENCE_RETRIES_S[-1]:
+                    break
+            await self._db(self.store.set_evidence, group_key, found)
+            await self._db(self.store.enqueue_refresh, group_key,
+                           report_reply(found, self.settings.trace_url_template))
+            self.wake([group_key])
+            log.info("evidence gathered", group_key=group_key, fingerprints=len(found["fingerprints"]),
+                     deploy=bool(found.get("deploy") and found["deploy"].get("deployed_at")))
+        except Exception as exc:  # noqa: BLE001 - evidence is best effort; the page is already out
+            log.warning("evidence skipped", reason=type(exc).__name__, detail=str(exc)[:200], group_key=group_key)
+
+    def _top_reports(self, service: str, since: float, until: float):
+        return self.store.top_reports(service, since, until)
 
     # --- graph --------------------------------------------------------------------------------------
 

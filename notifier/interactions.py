@@ -17,6 +17,8 @@ from notifier.authorization import Authorizer
 from notifier.logs import log
 from notifier.payload import Notification
 from notifier.render import ACK, SILENCE_ACTIONS, human_duration
+from notifier.evidence_blocks import ROLLBACK
+from notifier.rollback_actions import RollbackHandler
 from notifier.routing import silence_matchers, team_for
 from notifier.settings import Settings
 from notifier.silences import SilenceError, create_silence
@@ -38,6 +40,7 @@ class ButtonHandler:
         refresh queued."""
         self.store, self.settings, self.catalog, self.authorizer, self.sink = store, settings, catalog, authorizer, sink
         self.run, self.wake = run, wake
+        self.rollbacks = RollbackHandler(store, catalog, authorizer, self.tell, run, wake)
 
     async def handle(self, payload: dict) -> int:
         """Apply each action of a `block_actions` payload; returns how many changed something."""
@@ -48,6 +51,9 @@ class ButtonHandler:
         changed: list[str] = []
         for action in payload.get("actions") or []:
             action_id, group_id = action.get("action_id"), action.get("value")
+            if action_id == ROLLBACK:  # notifier/rollback_actions.py: authorises, claims, runs, records
+                await self.rollbacks.handle(payload, action)
+                continue
             if action_id != ACK and action_id not in SILENCE_ACTIONS:
                 continue  # link buttons also report clicks; nothing to do
             group = await self.run(self.store.group_by_id, str(group_id))
@@ -69,11 +75,15 @@ class ButtonHandler:
     async def _refuse(self, payload: dict, user_id: str, team: str | None, action_id: str, group: Group) -> None:
         log.warning("button refused: not a responder", user_id=user_id or "?", team=team or "(none)",
                     action=action_id, group_key=group.group_key)
+        whose = f"team *{team}*" if team else "a team in the catalog"
+        await self.tell(payload, group, user_id,
+                        f":no_entry: Only the responders of {whose} may use this button. "
+                        "Ask them, or have your Slack user ID added to the team's `responders` in the catalog.")
+
+    async def tell(self, payload: dict, group: Group, user_id: str, text: str) -> None:
+        """An ephemeral message to the clicker, in the channel the click came from."""
         channel = ((payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
                    or group.channel_id)
-        whose = f"team *{team}*" if team else "a team in the catalog"
-        text = (f":no_entry: Only the responders of {whose} may use this button. "
-                "Ask them, or have your Slack user ID added to the team's `responders` in the catalog.")
         if not channel or not user_id:
             return
         try:

@@ -24,7 +24,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from notifier.evidence_blocks import evidence_blocks, rollback_button, rollback_line
 from notifier.payload import Alert, Notification
+from notifier.recovery_store import RollbackRecord
 from notifier.redaction import link_without_credentials
 
 SECTION_LIMIT = 3000
@@ -54,6 +56,9 @@ class GroupView:
     silenced_by: str | None = None
     silenced_until: float | None = None
     now: datetime | None = None
+    evidence: dict | None = None  # notifier/evidence.py, once gathered
+    rollbacks: list[RollbackRecord] | None = None
+    trace_url_template: str | None = None
 
 
 @dataclass
@@ -185,6 +190,7 @@ def group_message(view: GroupView) -> Message:
     if view.runbook_excerpt:
         quoted = "\n".join(f"> {_escape(line)}" for line in view.runbook_excerpt.splitlines())
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_cut(f"*Runbook*\n{quoted}", 700))))
+    blocks += evidence_blocks(view.evidence, view.trace_url_template)
     blocks.append(DividerBlock())
 
     status_notes = []
@@ -195,6 +201,7 @@ def group_message(view: GroupView) -> Message:
     if view.silenced_by and view.silenced_until:
         until = _clock(datetime.fromtimestamp(view.silenced_until, timezone.utc))
         status_notes.append(f":no_bell: silenced by {_person(view.silenced_by)} until {until}")
+    status_notes += [rollback_line(record) for record in view.rollbacks or []]
     tail: list = []
     if status_notes:
         tail.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(status_notes))]))
@@ -205,6 +212,10 @@ def group_message(view: GroupView) -> Message:
             buttons.append(ButtonElement(text="Acknowledge", action_id=ACK, value=view.group_id, style="primary"))
         buttons.append(ButtonElement(text="Silence 1h", action_id="silence_1h", value=view.group_id))
         buttons.append(ButtonElement(text="Silence 4h", action_id="silence_4h", value=view.group_id))
+        rollback = rollback_button(view.evidence, view.group_id, _label(n, "service") or "the service",
+                                   view.rollbacks or [])
+        if rollback is not None:
+            buttons.insert(0, rollback)
     links = [("Runbook", view.runbook_url), ("Dashboard", view.dashboard_url),
              ("Graph", n.alerts[0].generator_url or None),
              ("Silences", f"{n.external_url.rstrip('/')}/#/silences" if n.external_url else None)]

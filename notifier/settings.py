@@ -13,6 +13,8 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 # well under this, while a runaway or hostile body is cut off before it is read into memory.
 MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 MAX_INTERACTION_BYTES = 256 * 1024
+# One OTLP export of error reports: the SDK sends few records per request, each capped in size.
+MAX_LOGS_BYTES = 1024 * 1024
 REPO_RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
 
 
@@ -36,6 +38,10 @@ class Settings:
     slack_timeout: float = 6.0
     graph_timeout: float = 10.0
     max_webhook_bytes: int = MAX_WEBHOOK_BYTES
+    max_logs_bytes: int = MAX_LOGS_BYTES
+    # Evidence on the page (docs/recovery.md): how far back to look for a deploy, where trace ids link.
+    deploy_lookback_s: float = 3600.0
+    trace_url_template: str | None = None  # e.g. http://tempo:3200/trace/{trace_id}
     # A replica that stops renewing its delivery leases (kill -9, partition) loses its lanes after
     # this long; another replica then takes them over. Keep it above slack_timeout.
     lease_ttl: float = 8.0
@@ -74,6 +80,7 @@ class Settings:
             prometheus_url=env.get("PROMETHEUS_URL", "").strip() or None,
             runbooks_dir=Path(env.get("BONGSU_RUNBOOKS_DIR", "").strip() or REPO_RUNBOOKS),
             retention_s=_retention(env.get("BONGSU_NOTIFIER_RETENTION", "").strip()),
+            trace_url_template=env.get("BONGSU_TRACE_URL_TEMPLATE", "").strip() or None,
         )
 
 

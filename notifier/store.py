@@ -19,7 +19,9 @@ from typing import Protocol, runtime_checkable
 
 from bongsu.errors import BongsuError
 
+from notifier.otlp_logs import ErrorReport
 from notifier.payload import Notification
+from notifier.recovery_store import RollbackRecord, TopReport
 
 
 class StoreError(BongsuError, RuntimeError):
@@ -149,6 +151,26 @@ class Store(Protocol):
         """Store how a recorded action ended (`detail`, when given, is merged into the recorded one)."""
 
     def action(self, kind: str, idem_key: str) -> Action | None: ...
+
+    # recovery (notifier/recovery_store.py): error reports, evidence, rollback records
+    def add_reports(self, reports: list[ErrorReport], now: float | None = None) -> int:
+        """Keep error reports, dropping those past retention and the oldest beyond the cap."""
+
+    def report_count(self) -> int: ...
+
+    def top_reports(self, service: str, since: float, until: float, limit: int = 3) -> list[TopReport]:
+        """The most frequent fingerprints of `service` in the window, each with its latest report."""
+
+    def set_evidence(self, group_key: str, evidence: dict) -> None: ...
+
+    def evidence(self, group_key: str) -> dict | None: ...
+
+    def claim_rollback(self, record: RollbackRecord) -> bool:
+        """Record a rollback (after `record_action` claimed it); True when it was new."""
+
+    def finish_rollback(self, idem_key: str, ok: bool, detail: str) -> None: ...
+
+    def rollbacks(self, group_key: str | None = None) -> list[RollbackRecord]: ...
 
     # reporting
     def queue_depth(self) -> int: ...

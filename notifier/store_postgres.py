@@ -24,6 +24,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier.payload import Notification
+from notifier.recovery_store import PostgresRecoveryTables
 from notifier.redaction import redact_url
 from notifier.store import (
     DELIVERY_COLUMNS,
@@ -56,7 +57,7 @@ def migrate(url: str) -> None:
         backend.connection.close()
 
 
-class PostgresStore:
+class PostgresStore(PostgresRecoveryTables):
     def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         shown = redact_url(url)

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from notifier.payload import Notification
+from notifier.recovery_store import RECOVERY_SCHEMA, RecoveryTables
 from notifier.store import (
     DELIVERY_COLUMNS,
     FINISHED_STATES,
@@ -75,7 +76,7 @@ CREATE TABLE IF NOT EXISTS actions (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(RecoveryTables):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -88,7 +89,7 @@ class SQLiteStore:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # fsync on every commit: 2xx means on disk
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + RECOVERY_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
             self.instance = self._db.execute("SELECT value FROM meta WHERE key='instance'").fetchone()[0]
             self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

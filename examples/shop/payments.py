@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import random
 
@@ -11,7 +12,11 @@ from pydantic import BaseModel, Field
 
 import instrumentation
 from examples.shop.faults import install_faults
+from examples.shop.releases import running
 
+BUILD = running("payments")
+# Each build ships its own fee module (examples/shop/releases.py); identity comes in through OTEL_* env.
+fees = importlib.import_module(f"examples.shop.{BUILD.modules[-1]}")
 instrumentation.init(service_name="payments")
 
 api = FastAPI(title="payments", docs_url=None, redoc_url=None, openapi_url=None)
@@ -30,7 +35,8 @@ class ChargeRequest(BaseModel):
 async def charge(body: ChargeRequest) -> dict:
     # A real processor declines some cards; a decline is a business outcome (402), not an outage.
     approved = random.random() > 0.02
-    charge = {"id": next(_ids), "order_id": body.order_id, "amount_cents": body.amount_cents,
+    fee = fees.fee_cents(body.amount_cents, body.card_number)
+    charge = {"id": next(_ids), "order_id": body.order_id, "amount_cents": body.amount_cents, "fee_cents": fee,
               "status": "approved" if approved else "declined", "card_last4": body.card_number[-4:]}
     _charges[charge["id"]] = charge
     # The full card number is in this line on purpose: the SDK's PII redaction must mask it.

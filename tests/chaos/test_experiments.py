@@ -47,8 +47,13 @@ def test_every_experiment_rolls_back_always_and_clears_its_own_fault() -> None:
     for name, experiment in experiments(load_catalog()).items():
         assert experiment["runtime"]["rollbacks"]["strategy"] == "always", name
         inject = experiment["method"][0]["provider"]["func"]
-        undo = {"inject_fault": "clear_fault", "make_target_unreachable": "restore_target"}[inject]
+        undo = {"inject_fault": "clear_fault", "make_target_unreachable": "restore_target",
+                "deploy_build": "deploy_build"}[inject]
         assert [r["provider"]["func"] for r in experiment["rollbacks"]] == [undo], name
+        if inject == "deploy_build":  # a bad deploy is undone by deploying the good build again
+            good = experiment["rollbacks"][0]["provider"]["arguments"]["version"]
+            assert experiment["method"][0]["provider"]["arguments"]["version"] != good, name
+            continue
         assert experiment["method"][0]["provider"]["arguments"]["duration_s"] > 0, name
 
 
