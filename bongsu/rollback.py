@@ -14,6 +14,8 @@ The notifier's Roll back button and `bongsu rollback` both call `run_rollback`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 import re
 import subprocess
@@ -41,7 +43,7 @@ class Outcome:
     detail: str
     started_at: float
     finished_at: float
-    requests: list[dict] = field(default_factory=list)  # kubernetes: what was sent
+    requests: list[dict[str, Any]] = field(default_factory=list)  # kubernetes: what was sent
 
 
 def _expand(argument: str, env: dict[str, str]) -> str:
@@ -72,7 +74,7 @@ def run_command(spec: CommandRollback, service: str, from_version: str, to_versi
 
 # ---- kubernetes -----------------------------------------------------------------------------------
 
-def undo_plan(deployment: dict, replica_sets: list[dict], to_version: str | None = None) -> list[dict]:
+def undo_plan(deployment: dict[str, Any], replica_sets: list[dict[str, Any]], to_version: str | None = None) -> list[dict[str, Any]]:
     """The PATCH `kubectl rollout undo` sends, from the Deployment and its ReplicaSets as the API
     returns them: the target ReplicaSet's pod template (without `pod-template-hash`) and its
     revision-independent annotations, as a JSON patch on the Deployment."""
@@ -80,7 +82,7 @@ def undo_plan(deployment: dict, replica_sets: list[dict], to_version: str | None
     owned = [rs for rs in replica_sets
              if any(ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences", []))]
 
-    def revision(rs: dict) -> int:
+    def revision(rs: dict[str, Any]) -> int:
         return int(rs["metadata"].get("annotations", {}).get(REVISION_ANNOTATION, "0"))
 
     current = int(deployment["metadata"].get("annotations", {}).get(REVISION_ANNOTATION, "0"))
@@ -109,7 +111,7 @@ def run_kubernetes(spec: KubernetesRollback, to_version: str | None, api_url: st
     started = time.time()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     base = f"{api_url.rstrip('/')}/apis/apps/v1/namespaces/{spec.namespace}"
-    sent: list[dict] = []
+    sent: list[dict[str, Any]] = []
     with httpx.Client(headers=headers, verify=verify, timeout=15) as client:
         try:
             deployment = client.get(f"{base}/deployments/{spec.deployment}")

@@ -9,6 +9,8 @@ new one starts with the build's code and identity, and must become healthy.
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import os
 import time
@@ -26,13 +28,13 @@ def _folder(run_dir: Path) -> Path:
     return run_dir / DEPLOYS
 
 
-def _write_atomically(path: Path, data: dict) -> None:
+def _write_atomically(path: Path, data: dict[str, Any]) -> None:
     staged = path.with_name(path.name + f".{uuid.uuid4().hex[:8]}.tmp")
     staged.write_text(json.dumps(data))
     os.replace(staged, path)
 
 
-def request_deploy(stack_file: Path, service: str, version: str, timeout_s: float = 120.0) -> dict:
+def request_deploy(stack_file: Path, service: str, version: str, timeout_s: float = 120.0) -> dict[str, Any]:
     """Ask the stack described by `stack_file` to run `version` of `service`; wait for its answer."""
     try:
         description = json.loads(Path(stack_file).read_text())
@@ -51,7 +53,7 @@ def request_deploy(stack_file: Path, service: str, version: str, timeout_s: floa
     last = "no answer yet"
     while time.monotonic() < deadline:
         try:
-            answer = json.loads(done.read_text())
+            answer: dict[str, Any] | None = json.loads(done.read_text())
         except (OSError, ValueError):
             answer = None
         if answer and answer.get("id") == request_id:
@@ -65,7 +67,7 @@ def request_deploy(stack_file: Path, service: str, version: str, timeout_s: floa
                       f"is it running? see {run_dir / 'logs'}")
 
 
-def pending_requests(run_dir: Path) -> list[tuple[str, dict]]:
+def pending_requests(run_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     """(service, request) for every deploy request waiting in the stack's folder."""
     found = []
     for path in sorted(_folder(run_dir).glob("*.request.json")):
@@ -78,7 +80,7 @@ def pending_requests(run_dir: Path) -> list[tuple[str, dict]]:
     return found
 
 
-def answer(run_dir: Path, service: str, request: dict, ok: bool, error: str = "", **detail: object) -> None:
+def answer(run_dir: Path, service: str, request: dict[str, Any], ok: bool, error: str = "", **detail: object) -> None:
     _write_atomically(_folder(run_dir) / f"{service}.done.json",
                       {"id": request.get("id"), "version": request.get("version"), "ok": ok, "error": error,
                        "at": time.time(), **detail})

@@ -21,8 +21,8 @@ from chaos import marks
 from chaos.deliveries import delivered_at
 from chaos.polling import until
 from chaos.stackfile import StackFile, stack_from
-from notifier.signature import sign
 from notifier.sinks import plain_text
+from slack_sdk.signature import SignatureVerifier
 
 __all__ = ["deploy_build", "page_shows", "press_button", "service_runs_build", "service_on_build"]
 
@@ -123,7 +123,8 @@ def press_button(alertname: str, labels: dict, action_id: str, user_id: str, con
     timestamp = str(int(time.time()))
     answer = httpx.post(f"{stack.notifier}/slack/interactions", content=body, timeout=10, headers={
         "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": sign(description["signing_secret"], timestamp, body)})
+        "X-Slack-Signature": SignatureVerifier(description["signing_secret"]).generate_signature(
+            timestamp=timestamp, body=body)})
     if answer.status_code != 200:
         raise ActivityFailed(f"the notifier answered the click with {answer.status_code}: {answer.text[:200]}")
     at = marks.mark("cleared")
