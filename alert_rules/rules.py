@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from bongsu.catalog import (
     SLO,
-    TIERS,
     BurnRateTier,
     Catalog,
     Service,
     error_ratio_record,
-    recording_windows,
     request_rate_record,
 )
 
@@ -68,7 +66,7 @@ def sli_words(slo: SLO) -> str:
 def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRateTier,
                      burn: str = BURN_TEMPLATE) -> dict[str, str]:
     """`burn` is the template Prometheus fills in; generated tests pass the value they expect."""
-    factor = tier.factor(slo.window)
+    factor = tier.factor()
     window = slo.window.human()
     return {
         "summary": f"{service.name} is burning its {slo.name} error budget too fast "
@@ -78,7 +76,7 @@ def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRat
             f"({sli_words(slo)}) {burn}x faster than sustainable "
             f"over the last {tier.long}, and still above the threshold over the last {tier.short}. "
             f"This {tier.severity} fires above {factor:g}x, which spends "
-            f"{tier.budget_consumed:.0%} of the budget within {tier.long}."),
+            f"{tier.budget_consumed(slo.window):.0%} of the budget within {tier.long}."),
         "runbook_url": catalog.links.runbook_url(service.slo_alert(slo)),
         "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
     }
@@ -91,7 +89,7 @@ def tier_expr(service: Service, slo: SLO, tier: BurnRateTier) -> str:
     """
     labels = slo_labels(service, slo)
     budget = f"{slo.error_budget:.10g}"
-    factor = f"{tier.factor(slo.window):g}"
+    factor = f"{tier.factor():g}"
     long_ratio = _series(error_ratio_record(tier.long), labels)
     short_ratio = _series(error_ratio_record(tier.short), labels)
     expr = (f"{long_ratio} / {budget} > {factor}\n"
@@ -107,14 +105,14 @@ def slo_group(catalog: Catalog, service: Service, slo: SLO) -> dict:
     """One group per SLO, recording rules first so its alerts read this evaluation's values."""
     labels = slo_labels(service, slo)
     rules: list[dict] = []
-    for window in recording_windows():
+    for window in slo.recording_windows:
         rules.append({"record": error_ratio_record(window),
                       "expr": sli_error_ratio(service, slo, str(window)), "labels": dict(labels)})
-    for window in recording_windows():
+    for window in slo.recording_windows:
         rules.append({"record": request_rate_record(window),
                       "expr": f"sum(rate({REQUESTS}_count{{{service.promql_selector}}}[{window}]))",
                       "labels": dict(labels)})
-    for tier in TIERS:
+    for tier in slo.burn_rate_tiers:
         rules.append({"alert": service.slo_alert(slo), "expr": tier_expr(service, slo, tier),
                       "labels": tier_labels(service, slo, tier),
                       "annotations": tier_annotations(catalog, service, slo, tier)})

@@ -101,29 +101,87 @@ class _Strict(BaseModel):
 
 @dataclass(frozen=True)
 class BurnRateTier:
-    """One multi-window burn-rate alert tier (SRE Workbook), scaled to the SLO window."""
+    """One multi-window burn-rate alert tier (SRE Workbook): alert when both windows burn above `burn`.
+
+    The burn factor is fixed (the Workbook's 14.4, 6, 3, 1); what scales with the SLO window is the
+    windows (Pyrra's approach), so every tier spends the same share of any window's budget.
+    """
 
     severity: Literal["page", "ticket"]
     long: Duration
     short: Duration
-    budget_consumed: float  # share of the whole window's budget this tier spends before alerting
+    burn: float
 
-    def factor(self, window: Duration) -> float:
-        return round(self.budget_consumed * window.ms / self.long.ms, 4)
+    def factor(self, window: Duration | None = None) -> float:
+        """The burn rate both windows must exceed; the same for every SLO window."""
+        return self.burn
+
+    def budget_consumed(self, window: Duration) -> float:
+        """Share of the window's budget spent at the threshold burn before the long window fills."""
+        return self.burn * self.long.ms / window.ms
 
     @property
     def windows(self) -> str:
         return f"{self.long}/{self.short}"
 
 
-# The Workbook's page tiers, Sloth's 1d/2h ticket and the Workbook's 3d/6h ticket. For a 30-day SLO
-# the factors are 14.4, 6, 3 and 1.
+# The Workbook's tiers for its 30-day reference window: its two pages, Sloth's 1d/2h ticket and the
+# Workbook's 3d/6h ticket (2%, 5%, 10% and 10% of the budget). `SLO.burn_rate_tiers` scales their
+# windows to the SLO window.
+REFERENCE_WINDOW = Duration.parse("30d")
 TIERS: tuple[BurnRateTier, ...] = (
-    BurnRateTier("page", Duration.parse("1h"), Duration.parse("5m"), 0.02),
-    BurnRateTier("page", Duration.parse("6h"), Duration.parse("30m"), 0.05),
-    BurnRateTier("ticket", Duration.parse("1d"), Duration.parse("2h"), 0.10),
-    BurnRateTier("ticket", Duration.parse("3d"), Duration.parse("6h"), 0.10),
+    BurnRateTier("page", Duration.parse("1h"), Duration.parse("5m"), 14.4),
+    BurnRateTier("page", Duration.parse("6h"), Duration.parse("30m"), 6.0),
+    BurnRateTier("ticket", Duration.parse("1d"), Duration.parse("2h"), 3.0),
+    BurnRateTier("ticket", Duration.parse("3d"), Duration.parse("6h"), 1.0),
 )
+# No window is shorter than this: rate() needs several scrapes in it (`bongsu check` compares it with
+# the scrape interval), and generated tests step in whole minutes.
+MIN_WINDOW = Duration.parse("5m")
+_MINUTE_MS = 60_000
+
+
+def _scaled(window: Duration, by: float) -> Duration:
+    """`window` x `by`, in whole minutes, never under MIN_WINDOW."""
+    return Duration(max(MIN_WINDOW.ms, round(window.ms * by / _MINUTE_MS) * _MINUTE_MS))
+
+
+def scaled_tiers(window: Duration) -> tuple[BurnRateTier, ...]:
+    """The reference tiers with windows scaled to `window` (identical at 30d), factors unchanged."""
+    by = window.ms / REFERENCE_WINDOW.ms
+    tiers = []
+    for tier in TIERS:
+        long = _scaled(tier.long, by)
+        tiers.append(BurnRateTier(tier.severity, long, min(long, _scaled(tier.short, by)), tier.burn))
+    return tuple(tiers)
+
+
+class TierSpec(_Strict):
+    """A catalog override of one burn-rate tier (`slos[].tiers[]`)."""
+
+    severity: Literal["page", "ticket"]
+    long_window: DurationField
+    short_window: DurationField | None = Field(
+        default=None, description="default: long_window / 12, at least MIN_WINDOW")
+    factor: float = Field(gt=0, description="burn rate both windows must exceed (14.4 = 2% of a 30d budget in 1h)")
+
+    @field_validator("long_window", "short_window")
+    @classmethod
+    def _whole_minutes(cls, value: Duration | None) -> Duration | None:
+        if value is not None and value.ms % _MINUTE_MS:
+            raise ValueError(f"{value} is not a whole number of minutes; alert windows are whole minutes")
+        return value
+
+    @model_validator(mode="after")
+    def _short_within_long(self) -> TierSpec:
+        if self.short_window is not None and self.short_window > self.long_window:
+            raise ValueError(f"short_window {self.short_window} is longer than long_window {self.long_window}; "
+                             "the short window is the one that resets the alert quickly")
+        return self
+
+    def tier(self) -> BurnRateTier:
+        short = self.short_window or min(self.long_window, _scaled(self.long_window, 1 / 12))
+        return BurnRateTier(self.severity, self.long_window, short, self.factor)
 
 
 class SlackSettings(_Strict):
@@ -203,11 +261,28 @@ class SLO(_Strict):
         default=0.05, ge=0,
         description="requests/second over the long window below which burn-rate alerts stay silent")
     description: str = ""
+    tiers: list[TierSpec] | None = Field(
+        default=None, description="replaces the default tiers (Workbook tiers scaled to the window)")
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return _check_name(value)
+
+    @field_validator("tiers")
+    @classmethod
+    def _distinct_tiers(cls, value: list[TierSpec] | None) -> list[TierSpec] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("an empty tiers list would never alert; leave `tiers` out for the defaults")
+            seen: dict[str, int] = {}
+            for index, spec in enumerate(value):
+                windows = spec.tier().windows
+                if windows in seen:
+                    raise ValueError(f"tiers[{index}] repeats the {windows} windows of tiers[{seen[windows]}]; "
+                                     "each tier needs its own pair of windows (they label the alert)")
+                seen[windows] = index
+        return value
 
     @field_validator("objective")
     @classmethod
@@ -229,6 +304,18 @@ class SLO(_Strict):
     def error_budget(self) -> float:
         """Allowed share of bad requests, e.g. 0.001 for 99.9."""
         return round(1 - self.objective / 100, 10)
+
+    @property
+    def burn_rate_tiers(self) -> tuple[BurnRateTier, ...]:
+        """The catalog's `tiers`, or the Workbook's scaled to this SLO's window."""
+        if self.tiers is not None:
+            return tuple(spec.tier() for spec in self.tiers)
+        return scaled_tiers(self.window)
+
+    @property
+    def recording_windows(self) -> list[Duration]:
+        """Every window one of this SLO's tiers reads, shortest first."""
+        return sorted({w for tier in self.burn_rate_tiers for w in (tier.long, tier.short)})
 
 
 class Service(_Strict):
@@ -442,6 +529,8 @@ def request_rate_record(window: Duration) -> str:
     return f"slo:requests:rate{window}"
 
 
-def recording_windows() -> list[Duration]:
-    """Every window some tier needs, shortest first."""
-    return sorted({w for tier in TIERS for w in (tier.long, tier.short)})
+def recording_windows(catalog: Catalog | None = None) -> list[Duration]:
+    """Every window some tier of the catalog reads (the 30-day reference tiers' without one), shortest first."""
+    if catalog is None:
+        return sorted({w for tier in TIERS for w in (tier.long, tier.short)})
+    return sorted({w for _, slo in catalog.slos() for w in slo.recording_windows})
