@@ -219,14 +219,35 @@ def _named(shape: Shape) -> Iterator[Scenario]:
             burn, minutes = found
             yield _burst(shape, f"burn {burn:.4g}x for {minutes}m: only the {tier.windows} {tier.severity} "
                                 f"tier sees it", burn, minutes)
-            stop = _minutes(tier.short) + 1
-            yield _burst(shape, f"burn {burn:.4g}x for {minutes}m, stopped {stop}m ago: the "
-                                f"{tier.windows} {tier.severity} tier has reset", burn, minutes, stop)
+        reset = _reset(shape, index)
+        if reset is not None:
+            yield reset
     if shape.min_rate > 0:
         ceiling = 1 / shape.budget
         yield Scenario("100% errors under the traffic floor", (Segment(total, shape.min_rate / 2, ceiling),))
         yield Scenario("100% errors just above the traffic floor: only windows with enough requests",
                        (Segment(total - 60, shape.min_rate / 4, 0.0), Segment(60, shape.min_rate * 40, ceiling)))
+
+
+def _reset(shape: Shape, index: int) -> Scenario | None:
+    """A burst that filled tier `index`'s long window and stopped just longer than its short window ago:
+    the long window is still above the factor, the short one clean, so the tier has reset."""
+    tier = shape.tiers[index]
+    stop = _minutes(tier.short) + 1
+    minutes = _minutes(tier.long) - stop
+    if minutes <= 0:
+        return None
+    for scale in (1.2, 1.5, 2, 3):
+        burn = tier.factor() * scale * _minutes(tier.long) / minutes
+        if not _possible(shape, burn):
+            return None
+        scenario = _burst(shape, f"burn {burn:.4g}x for {minutes}m, stopped {stop}m ago: the {tier.windows} "
+                                 f"{tier.severity} tier has reset", burn, minutes, stop)
+        sums = _sums(shape, scenario)
+        fired, closest = _outcome(shape, sums)
+        if closest > MARGIN and index not in [i for i, _ in fired]:
+            return scenario
+    return None
 
 
 def _only(shape: Shape, index: int) -> tuple[float, int] | None:

@@ -18,6 +18,7 @@ def test_rule_files_per_service_and_handwritten(built: Path, catalog: Catalog) -
                             "handwritten-bongsu-self.rules.yaml"])
     tests = sorted(p.name for p in (built / "prometheus" / "tests").glob("*.yaml"))
     assert tests == sorted([*(f"bongsu-{s.name}.test.yaml" for s in catalog.services),
+                            *(f"bongsu-{s.name}.slos.test.yaml" for s in catalog.services),
                             "handwritten-bongsu-self.test.yaml"])
     # The copied hand-written test points at the copied rules.
     assert load_yaml(built / "prometheus" / "tests" / "handwritten-bongsu-self.test.yaml")["rule_files"] == [
@@ -185,4 +186,4 @@ services:
     assert sorted(p.name for p in (tmp_path / "prometheus" / "rules").iterdir()) == [
         "bongsu-payments.yaml", "handwritten-bongsu-self.rules.yaml"]
     assert sorted(p.name for p in (tmp_path / "prometheus" / "tests").iterdir()) == [
-        "bongsu-payments.test.yaml", "handwritten-bongsu-self.test.yaml"]
+        "bongsu-payments.slos.test.yaml", "bongsu-payments.test.yaml", "handwritten-bongsu-self.test.yaml"]
