@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bongsu.catalog import SLO, TIERS, Catalog, Service, error_ratio_record
+from bongsu.catalog import SLO, Catalog, Service, error_ratio_record
 
 from alert_rules.rules import REQUESTS, sli_words
 
@@ -26,8 +26,8 @@ def slo_runbook(catalog: Catalog, service: Service, slo: SLO) -> str:
     alert = service.slo_alert(slo)
     sel = service.promql_selector
     budget = f"{slo.error_budget:.10g}"
-    tiers = "\n".join(f"| {t.severity} | {t.long} / {t.short} | {t.factor(slo.window):g}x | "
-                      f"{t.budget_consumed:.0%} in {t.long} |" for t in TIERS)
+    tiers = "\n".join(f"| {t.severity} | {t.long} / {t.short} | {t.factor():g}x | "
+                      f"{t.budget_consumed(slo.window):.0%} in {t.long} |" for t in slo.burn_rate_tiers)
     if slo.sli == "http_availability":
         what = f"{service.name} is answering 5xx fast enough to burn its {slo.window.human()} error budget"
         where = (f"sum by (http_route, http_response_status_code) (\n"
@@ -65,8 +65,8 @@ Callers of {service.name} see failed or slow requests for as long as this lasts;
    for rate, errors and duration per route.
 2. Burn rate now and over the hour:
    ```promql
-   {error_ratio_record(TIERS[0].short)}{{service="{service.name}",slo="{slo.name}"}} / {budget}
-   {error_ratio_record(TIERS[0].long)}{{service="{service.name}",slo="{slo.name}"}} / {budget}
+   {error_ratio_record(slo.burn_rate_tiers[0].short)}{{service="{service.name}",slo="{slo.name}"}} / {budget}
+   {error_ratio_record(slo.burn_rate_tiers[0].long)}{{service="{service.name}",slo="{slo.name}"}} / {budget}
    ```
 3. Where it comes from:
    ```promql

@@ -519,14 +519,30 @@ KUBERNETES_SERVICE_LABEL = "app.kubernetes.io/name"
 KUBERNETES_METRICS_PORT = "http"
 
 
+RATIO_RECORD_PREFIX = "slo:sli_error:ratio_rate"
+RATE_RECORD_PREFIX = "slo:requests:rate"
+
+
 def error_ratio_record(window: Duration) -> str:
     """Recording rule holding an SLO's bad-request ratio over `window`, labelled service and slo."""
-    return f"slo:sli_error:ratio_rate{window}"
+    return f"{RATIO_RECORD_PREFIX}{window}"
 
 
 def request_rate_record(window: Duration) -> str:
     """Recording rule holding a service's request rate over `window` (for low-traffic gating)."""
-    return f"slo:requests:rate{window}"
+    return f"{RATE_RECORD_PREFIX}{window}"
+
+
+def is_window_record(name: str) -> bool:
+    """An SLO recording over some window: which windows exist depends on each SLO's window and tiers."""
+    for prefix in (RATIO_RECORD_PREFIX, RATE_RECORD_PREFIX):
+        if name.startswith(prefix):
+            try:
+                Duration.parse(name[len(prefix):])
+            except ValueError:
+                return False
+            return True
+    return False
 
 
 def recording_windows(catalog: Catalog | None = None) -> list[Duration]:

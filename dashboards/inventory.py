@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from bongsu.catalog import error_ratio_record, recording_windows, request_rate_record
+from bongsu.catalog import error_ratio_record, is_window_record, recording_windows, request_rate_record
 
 # docs/contracts.md, "Metrics": name -> Prometheus type.
 CONTRACT_METRICS: dict[str, str] = {
@@ -42,4 +42,4 @@ def known_metrics() -> frozenset[str]:
 
 
 def is_known(name: str) -> bool:
-    return name in known_metrics() or name.startswith(STANDARD_PREFIXES)
+    return name in known_metrics() or name.startswith(STANDARD_PREFIXES) or is_window_record(name)

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from bongsu.catalog import (
     OVERVIEW_DASHBOARD_UID,
+    MIN_WINDOW,
     SLO,
-    TIERS,
     Catalog,
-    Duration,
     Service,
     error_ratio_record,
 )
 
 from dashboards.panels import Board, Query, board, dashboard, fixed_variable, link, timeseries
 
-SHORT = Duration.parse("5m")
-
+# The shortest window every SLO with the default tiers records (the overview charts it for all of them).
+SHORT = MIN_WINDOW
 
 def slo_labels(slo: SLO) -> str:
     return f'service="$service",slo="{slo.name}"'
@@ -31,16 +30,17 @@ def budget_remaining(slo: SLO, labels: str) -> str:
     The window's error ratio is the time average of the 5-minute ratio over the whole SLO window (as
     Sloth does), so no recording rule over 30 days is needed.
     """
-    return (f"1 - avg_over_time({error_ratio_record(SHORT)}{{{labels}}}[{slo.window}]) "
+    return (f"1 - avg_over_time({error_ratio_record(slo.recording_windows[0])}{{{labels}}}[{slo.window}]) "
             f"/ {slo.error_budget:g}")
 
 
 def _slo_row(service: Service, slo: SLO) -> tuple[str, list, list]:
     labels = slo_labels(slo)
+    short, long = slo.recording_windows[0], slo.burn_rate_tiers[0].long
     what = (f"requests faster than {slo.threshold}" if slo.threshold else "requests without a 5xx")
     sli = timeseries(
-        f"{slo.name}: SLI vs objective", [Query(f"1 - {error_ratio_record(SHORT)}{{{labels}}}", "SLI (5m)"),
-                             Query(f"1 - {error_ratio_record(Duration.parse('1h'))}{{{labels}}}", "SLI (1h)")],
+        f"{slo.name}: SLI vs objective", [Query(f"1 - {error_ratio_record(short)}{{{labels}}}", f"SLI ({short})"),
+                             Query(f"1 - {error_ratio_record(long)}{{{labels}}}", f"SLI ({long})")],
         "percentunit", maximum=1, thresholds=[("red", None), ("green", slo.objective / 100)],
         description=f"Share of {what}. The line is the objective, {slo.objective:g}%.")
     budget = timeseries(
@@ -50,13 +50,13 @@ def _slo_row(service: Service, slo: SLO) -> tuple[str, list, list]:
                     "below 0 the SLO is broken for the window.")
     tiers = [
         timeseries(
-            f"{slo.name}: burn rate {tier.windows} ({tier.severity}, {tier.factor(slo.window):g}x)",
+            f"{slo.name}: burn rate {tier.windows} ({tier.severity}, {tier.factor():g}x)",
             [Query(f"{error_ratio_record(window)}{{{labels}}} / {slo.error_budget:g}", f"{window} window")
              for window in (tier.long, tier.short)],
-            "suffix:x", minimum=0, thresholds=[("green", None), ("red", tier.factor(slo.window))],
+            "suffix:x", minimum=0, thresholds=[("green", None), ("red", tier.factor())],
             description=f"How fast the budget burns (1x spends it exactly over {slo.window}). The {tier.severity} "
-                        f"alert fires when both windows are above {tier.factor(slo.window):g}x.")
-        for tier in TIERS
+                        f"alert fires when both windows are above {tier.factor():g}x.")
+        for tier in slo.burn_rate_tiers
     ]
     firing = timeseries(
         f"{slo.name}: alerts", [Query(f'sum by (alertstate, severity) (ALERTS{{alertname="{service.slo_alert(slo)}"}})',

@@ -90,13 +90,13 @@ def test_a_handwritten_alert_without_labels_fails_the_lint(tmp_path: Path, built
     assert not lint.ok and "Naked lacks label severity, annotation summary" in lint.detail
 
 
-def test_a_scrape_interval_too_long_for_the_5m_window_fails_check(tmp_path: Path) -> None:
+def test_a_scrape_interval_too_long_for_the_5m_window_fails_check(tmp_path: Path, catalog) -> None:
     from bongsu.catalog import Duration
     from alert_rules.verify import scrape_interval_finding
 
     from tests.rules.conftest import options
 
-    (ok,) = scrape_interval_finding(options(tmp_path, scrape_interval=Duration.parse("1m")))
+    (ok,) = scrape_interval_finding(catalog, options(tmp_path, scrape_interval=Duration.parse("1m")))
     assert ok.ok
-    (bad,) = scrape_interval_finding(options(tmp_path, scrape_interval=Duration.parse("2m")))
+    (bad,) = scrape_interval_finding(catalog, options(tmp_path, scrape_interval=Duration.parse("2m")))
     assert not bad.ok and "scrape at least every 75s" in bad.detail
