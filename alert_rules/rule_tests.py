@@ -418,34 +418,61 @@ def slo_tests(catalog: Catalog, service: Service, slo: SLO, minutes: int) -> lis
     return tests
 
 
+def _expected(rule: dict, extra: dict[str, str] | None = None) -> dict:
+    return {"exp_labels": {**(extra or {}), **rule["labels"]}, "exp_annotations": rule["annotations"]}
+
+
 def symptom_tests(catalog: Catalog, service: Service) -> list[dict]:
-    group = {rule["alert"]: rule for rule in symptom_group(catalog, service)["rules"]}
-    down, absent = group[service.target_down_alert], group[service.metrics_absent_alert]
+    rules = symptom_group(catalog, service)["rules"]
+    down_name, absent_name = service.target_down_alert, service.metrics_absent_alert
+    down = next(r for r in rules if r["alert"] == down_name and "cause" not in r["labels"])
+    no_target = next(r for r in rules if r["alert"] == down_name and "cause" in r["labels"])
+    absent = next(r for r in rules if r["alert"] == absent_name and "slo" not in r["labels"])
+    buckets = {r["labels"]["slo"]: r for r in rules if r["alert"] == absent_name and "slo" in r["labels"]}
     sel = service.matchers
     absent_minutes = _minutes(Duration.parse(METRICS_ABSENT_FOR)) + 5
-    with_traffic = {"series": f"{REQUESTS}_count" + _labels(sel, http_response_status_code="200"),
-                    "values": f"0+60x{absent_minutes}"}
-    return [
-        {"name": f"{down['alert']}: every target down for 10m",
+    counting = {"series": f"{REQUESTS}_count" + _labels(sel, http_response_status_code="200"),
+                "values": f"0+60x{absent_minutes}"}
+
+    def bucket(seconds: float) -> dict:
+        le = "+Inf" if math.isinf(seconds) else repr(seconds)
+        return {"series": f"{REQUESTS}_bucket" + _labels(sel, http_response_status_code="200", le=le),
+                "values": f"0+60x{absent_minutes}"}
+
+    thresholds = {slo.name: slo.threshold.seconds for slo in service.slos if slo.threshold is not None}
+    with_traffic = [counting, *(bucket(seconds) for seconds in sorted(set(thresholds.values())))]
+    up = {"series": "up" + _labels(sel), "values": f"1x{absent_minutes}"}
+    tests = [
+        {"name": f"{down_name}: every target down for 10m",
          "interval": "1m", "input_series": [{"series": "up" + _labels(sel), "values": "1 0x10"}],
          "alert_rule_test": [
-             {"eval_time": "10m", "alertname": down["alert"],
-              "exp_alerts": [{"exp_labels": down["labels"], "exp_annotations": down["annotations"]}]},
-             {"eval_time": "10m", "alertname": absent["alert"], "exp_alerts": []}]},
-        {"name": f"{down['alert']}: a healthy target stays silent",
-         "interval": "1m", "input_series": [{"series": "up" + _labels(sel), "values": "1x10"}, with_traffic],
-         "alert_rule_test": [{"eval_time": "10m", "alertname": down["alert"], "exp_alerts": []}]},
-        {"name": f"{absent['alert']}: up but no request metrics",
-         "interval": "1m", "input_series": [{"series": "up" + _labels(sel), "values": f"1x{absent_minutes}"}],
+             {"eval_time": "10m", "alertname": down_name, "exp_alerts": [_expected(down)]},
+             {"eval_time": "10m", "alertname": absent_name, "exp_alerts": []}]},
+        {"name": f"{down_name}: a healthy target stays silent",
+         "interval": "1m", "input_series": [{"series": "up" + _labels(sel), "values": "1x10"}, *with_traffic],
+         "alert_rule_test": [{"eval_time": "10m", "alertname": down_name, "exp_alerts": []}]},
+        {"name": f"{down_name}: no target discovered at all (no up series)",
+         "interval": "1m", "input_series": [{"series": 'up{job="some-other-job"}', "values": "1x10"}],
+         "alert_rule_test": [{"eval_time": "10m", "alertname": down_name,
+                              "exp_alerts": [_expected(no_target, sel)]}]},
+        {"name": f"{absent_name}: up but no request metrics",
+         "interval": "1m", "input_series": [up],
          "alert_rule_test": [
-             {"eval_time": f"{absent_minutes}m", "alertname": absent["alert"],
-              "exp_alerts": [{"exp_labels": absent["labels"], "exp_annotations": absent["annotations"]}]}]},
-        {"name": f"{absent['alert']}: up with request metrics stays silent",
-         "interval": "1m",
-         "input_series": [{"series": "up" + _labels(sel), "values": f"1x{absent_minutes}"}, with_traffic],
-         "alert_rule_test": [{"eval_time": f"{absent_minutes}m", "alertname": absent["alert"],
-                              "exp_alerts": []}]},
+             {"eval_time": f"{absent_minutes}m", "alertname": absent_name, "exp_alerts": [_expected(absent)]}]},
+        {"name": f"{absent_name}: up with request metrics and every threshold bucket stays silent",
+         "interval": "1m", "input_series": [up, *with_traffic],
+         "alert_rule_test": [{"eval_time": f"{absent_minutes}m", "alertname": absent_name, "exp_alerts": []}]},
     ]
+    for name, rule in buckets.items():
+        others = sorted({seconds for other, seconds in thresholds.items() if seconds != thresholds[name]})
+        # Every request slower than any bucket but the +Inf one: the threshold bucket is simply not there.
+        tests.append({
+            "name": f"{absent_name}: the {name} SLO's threshold bucket is not exported",
+            "interval": "1m", "input_series": [up, counting, bucket(float("inf")), *map(bucket, others)],
+            "alert_rule_test": [{"eval_time": f"{absent_minutes}m", "alertname": absent_name,
+                                 "exp_alerts": [_expected(buckets[n]) for n in buckets
+                                                if thresholds[n] == thresholds[name]]}]})
+    return tests
 
 
 def service_tests(catalog: Catalog, service: Service, rule_file: str) -> dict:

@@ -17,10 +17,15 @@ from bongsu.catalog import (
 
 # The SDK's request histogram (docs/contracts.md); both SLIs read it.
 REQUESTS = "http_server_request_duration_seconds"
+# Statuses that count against availability: 5xx, and the SDK's cardinality overflow series, whose
+# status is unknown once folded (`instrumentation/guard.py`): a 5xx folded there must not pass as success.
+OVERFLOW = "__overflow__"
+ERROR_STATUS = f"5..|{OVERFLOW}"
 # How a burn rate is shown in descriptions. Generated unit tests format expected values the same way.
 BURN_FORMAT = "%.2f"
 BURN_TEMPLATE = f'{{{{ $value | printf "{BURN_FORMAT}" }}}}'
 TARGET_DOWN_FOR = "1m"
+TARGET_ABSENT_FOR = "5m"
 METRICS_ABSENT_FOR = "15m"
 
 
@@ -35,7 +40,8 @@ def sli_error_ratio(service: Service, slo: SLO, window: str) -> str:
     sel = service.promql_selector
     total = f"sum(rate({REQUESTS}_count{{{sel}}}[{window}]))"
     if slo.sli == "http_availability":
-        errors = f'sum(rate({REQUESTS}_count{{{sel},http_response_status_code=~"5.."}}[{window}]))'
+        errors = (f'sum(rate({REQUESTS}_count{{{sel},http_response_status_code=~"{ERROR_STATUS}"}}'
+                  f'[{window}]))')
         # No 5xx series yet means no errors, not "unknown": `or vector(0)` keeps the ratio defined.
         return f"({errors} or vector(0))\n/\n{total}"
     assert slo.threshold is not None  # the model guarantees it for latency SLOs
@@ -134,6 +140,15 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
                              f"least {TARGET_DOWN_FOR}. The service is down or unreachable, and its SLO "
                              "alerts are blind (and inhibited) until it is back."),
              "runbook_url": catalog.links.runbook_url(down), "dashboard_url": red}},
+        {"alert": down, "expr": f"absent(up{{{sel}}})", "for": TARGET_ABSENT_FOR,
+         "labels": {"severity": "page", **base, "cause": "no_target"},
+         "annotations": {
+             "summary": f"{service.name} has no scrape target: Prometheus does not discover it",
+             "description": (f"No `up` series matches {sel} for at least {TARGET_ABSENT_FOR}: Prometheus "
+                             f"has no {service.name} target at all (deleted, renamed, or its service "
+                             "discovery or selector changed), so nothing of it is measured and its SLO "
+                             "alerts are blind (and inhibited) until it is back."),
+             "runbook_url": catalog.links.runbook_url(down), "dashboard_url": red}},
         {"alert": absent,
          "expr": f"max(up{{{sel}}}) == 1\nunless on()\ncount({REQUESTS}_count{{{sel}}}) > 0",
          "for": METRICS_ABSENT_FOR, "labels": {"severity": "ticket", **base},
@@ -144,7 +159,31 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
                              "alerts cannot fire. The SDK is missing, misconfigured, or the service has "
                              "served no request since it started."),
              "runbook_url": catalog.links.runbook_url(absent), "dashboard_url": red}},
+        *(bucket_absent_rule(catalog, service, slo) for slo in service.slos if slo.threshold is not None),
     ]}
+
+
+def bucket_absent_rule(catalog: Catalog, service: Service, slo: SLO) -> dict:
+    """The latency SLO's threshold bucket missing while requests are counted: its SLI would be empty and
+    its alerts silent however slow the service gets. Filed under `<Service>MetricsAbsent`, with `slo`."""
+    assert slo.threshold is not None
+    sel = service.promql_selector
+    bucket = f'{REQUESTS}_bucket{{{sel},le=~"{le_matcher(slo.threshold.seconds)}"}}'
+    alert = service.metrics_absent_alert
+    return {
+        "alert": alert,
+        "expr": f"count({REQUESTS}_count{{{sel}}}) > 0\nunless on()\ncount({bucket}) > 0",
+        "for": METRICS_ABSENT_FOR,
+        "labels": {"severity": "ticket", "team": service.team, "service": service.name, "slo": slo.name},
+        "annotations": {
+            "summary": f"{service.name} exports no {slo.threshold} bucket: its {slo.name} SLO is blind",
+            "description": (f"{service.name} exports {REQUESTS} but no bucket at le={slo.threshold} "
+                            f"(its {slo.name} SLO's threshold) for {METRICS_ABSENT_FOR}, so the SLO cannot "
+                            "be measured and its burn-rate alerts cannot fire however slow it gets. Give the "
+                            "SDK the bucket (`init(extra_buckets=...)`) or pick an exported threshold."),
+            "runbook_url": catalog.links.runbook_url(alert),
+            "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid)},
+    }
 
 
 def service_groups(catalog: Catalog, service: Service) -> list[dict]:
