@@ -16,7 +16,7 @@ from bongsu.binaries import MissingBinary, find
 from bongsu.build import BuildOptions, Finding
 from bongsu.catalog import Catalog, recording_windows
 
-from alert_rules import custom, runbooks
+from alert_rules import buckets, custom, runbooks
 from alert_rules.rules import alert_names
 
 REQUIRED_LABELS = ("severity",)
@@ -113,4 +113,4 @@ def runbook_findings(catalog: Catalog) -> list[Finding]:
 def run_all(catalog: Catalog, options: BuildOptions) -> list[Finding]:
     out = options.out
     return [*promtool_findings(out), *amtool_findings(out), *rule_lint(out), *scrape_interval_finding(catalog, options),
-            *runbook_findings(catalog)]
+            *runbook_findings(catalog), *buckets.findings(catalog)]

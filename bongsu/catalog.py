@@ -325,6 +325,9 @@ class Service(_Strict):
     selector: dict[str, str] | None = Field(
         default=None, description="label matchers selecting the service's metrics; default {job: <name>}")
     histogram_buckets: list[float] = Field(default_factory=list, description="buckets added to the SDK's defaults")
+    metrics_sample: str | None = Field(
+        default=None, description="a recorded /metrics of the service (path relative to the catalog); "
+                                  "`bongsu check` verifies its latency thresholds are exported buckets")
     slos: list[SLO] = Field(default_factory=list)
 
     @field_validator("name")
@@ -353,6 +356,11 @@ class Service(_Strict):
     @property
     def metrics_absent_alert(self) -> str:
         return f"{camel(self.name)}MetricsAbsent"
+
+    @property
+    def kubernetes_name(self) -> str:
+        """The name of the service's PrometheusRule (and other objects Bongsu writes for it)."""
+        return kubernetes_object_name(f"bongsu-{self.name}")
 
     @property
     def red_dashboard_uid(self) -> str:
@@ -410,6 +418,7 @@ class Catalog(_Strict):
                         f"boundary of {service.name!r} (buckets: "
                         f"{', '.join(_seconds_text(b) for b in service.buckets)}); "
                         "pick one of those or add it to the service's histogram_buckets")
+        problems += _derived_name_clashes(self.services)
         services = {s.name for s in self.services}
         for i, experiment in enumerate(self.experiments):
             if experiment.service not in services:
@@ -433,6 +442,41 @@ class Catalog(_Strict):
 
     def slos(self) -> list[tuple[Service, SLO]]:
         return [(service, slo) for service in self.services for slo in service.slos]
+
+
+def kubernetes_object_name(text: str) -> str:
+    """A DNS-1123 name for a Kubernetes object: lower case, `-` for anything else, at most 253 chars."""
+    return re.sub(r"[^a-z0-9-]", "-", text.lower()).strip("-")[:253]
+
+
+# Kubernetes objects Bongsu names itself, which no service's objects may take.
+RESERVED_KUBERNETES_NAMES = {"bongsu-handwritten": "the hand-written rules' PrometheusRule"}
+
+
+def _derived_name_clashes(services: list[Service]) -> list[str]:
+    """Names derived from different entries that come out equal after camel-casing or Kubernetes
+    normalising (`order-api` and `order_api`; `order` + SLO `api-availability` and `order-api` +
+    `availability`): one alert, runbook or PrometheusRule would silently overwrite the other's."""
+    problems: list[str] = []
+    owners: dict[tuple[str, str], tuple[str, str]] = {
+        ("Kubernetes object", name): ("", what) for name, what in RESERVED_KUBERNETES_NAMES.items()}
+
+    def claim(kind: str, name: str, where: str, owner: str) -> None:
+        first = owners.setdefault((kind, name), (where, owner))
+        if first != (where, owner) and first[0] != where:
+            other = f"{first[1]} at {first[0]}" if first[0] else first[1]
+            problems.append(f"{where}: {owner} derives the {kind} {name!r}, which {other} derives too; "
+                            "rename one of them")
+
+    for i, service in enumerate(services):
+        where, owner = f"services[{i}].name", f"service {service.name!r}"
+        for alert in (service.target_down_alert, service.metrics_absent_alert):
+            claim("alert name and runbook", alert, where, owner)
+        claim("Kubernetes object", service.kubernetes_name, where, owner)
+        for j, slo in enumerate(service.slos):
+            claim("alert name and runbook", service.slo_alert(slo), f"services[{i}].slos[{j}].name",
+                  f"SLO {slo.name!r} of service {service.name!r}")
+    return problems
 
 
 def _seconds_text(seconds: float) -> str:
