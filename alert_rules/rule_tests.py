@@ -29,7 +29,11 @@ from alert_rules.rules import (
     BURN_FORMAT,
     BURN_TEMPLATE,
     METRICS_ABSENT_FOR,
+    REMAINING_FORMAT,
     REQUESTS,
+    exhausted_annotations,
+    exhausted_rule,
+    remaining_template,
     symptom_group,
     tier_annotations,
     tier_labels,
@@ -392,28 +396,44 @@ def _padded(scenario: Scenario, minutes: int) -> Scenario:
     return Scenario(scenario.name, (Segment(first.minutes + extra, first.rate, first.burn), *rest))
 
 
+def remaining_budget(slo: SLO, scenario: Scenario) -> float:
+    """What `slo:error_budget_remaining:ratio` holds at the scenario's end (a window reaching back past
+    the first sample sees all of it: both rates extrapolate alike, so their ratio does not)."""
+    minutes = min(_minutes(slo.window), sum(s.minutes for s in scenario.segments))
+    total, bad = _window(scenario, slo.error_budget, minutes)
+    return 1 - bad / total / slo.error_budget
+
+
 def slo_tests(catalog: Catalog, service: Service, slo: SLO, minutes: int) -> list[dict]:
     """One SLO's scenarios, all evaluated at `minutes` (at least the plan's history)."""
     alert = service.slo_alert(slo)
+    exhausted = exhausted_rule(catalog, service, slo)
     tiers = slo.burn_rate_tiers
-    # Labels and annotations per tier, computed once; each scenario only fills in the burn it shows.
+    # Labels and annotations per tier, computed once; each scenario only fills in the values it shows.
     expected_for = [(tier_labels(service, slo, tier), tier_annotations(catalog, service, slo, tier))
                     for tier in tiers]
+    template = remaining_template(service, slo)
     tests = []
     for scenario, firing in plan(shape(slo)):
         scenario = _padded(scenario, minutes)
+        remaining = remaining_budget(slo, scenario)
+        left = REMAINING_FORMAT % remaining
         expected = []
         for index, shown in firing:
             labels, annotations = expected_for[index]
             expected.append({"exp_labels": labels, "exp_annotations": {
-                key: text.replace(BURN_TEMPLATE, shown) for key, text in annotations.items()}})
+                key: text.replace(BURN_TEMPLATE, shown).replace(template, left)
+                for key, text in annotations.items()}})
         severities = {tiers[index].severity for index, _ in firing}
         outcome = ("pages" if "page" in severities else "tickets, no page" if severities else "nothing fires")
+        spent = [{"exp_labels": exhausted["labels"],
+                  "exp_annotations": exhausted_annotations(catalog, service, slo, left)}] if remaining <= 0 else []
         tests.append({
             "name": f"{alert}: {scenario.name} -> {outcome}",
             "interval": f"{STEP_MINUTES}m",
             "input_series": input_series(service, slo, scenario),
-            "alert_rule_test": [{"eval_time": f"{minutes}m", "alertname": alert, "exp_alerts": expected}],
+            "alert_rule_test": [{"eval_time": f"{minutes}m", "alertname": alert, "exp_alerts": expected},
+                                {"eval_time": f"{minutes}m", "alertname": exhausted["alert"], "exp_alerts": spent}],
         })
     return tests
 

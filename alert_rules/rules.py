@@ -7,6 +7,7 @@ PrometheusRule objects and the generated unit tests.
 from __future__ import annotations
 
 from bongsu.catalog import (
+    BUDGET_REMAINING_RECORD,
     SLO,
     BurnRateTier,
     Catalog,
@@ -69,9 +70,25 @@ def sli_words(slo: SLO) -> str:
     return f"{slo.objective:g}% of requests served within {slo.threshold}"
 
 
+# How the remaining budget is shown (a share of the budget, 1.000 untouched, below 0 overspent).
+REMAINING_FORMAT = "%.3f"
+
+
+def remaining_template(service: Service, slo: SLO) -> str:
+    """The remaining budget, looked up when the alert's annotations are rendered (the Slack message
+    shows every annotation, so the notifier quotes it without knowing about it)."""
+    series = _series(BUDGET_REMAINING_RECORD, slo_labels(service, slo)).replace('"', '\\"')
+    return (f'{{{{ with query "{series}" }}}}{{{{ . | first | value | printf "{REMAINING_FORMAT}" }}}}'
+            f"{{{{ else }}}}unknown{{{{ end }}}}")
+
+
+def remaining_annotation(slo: SLO, remaining: str) -> str:
+    return f"{remaining} of the {slo.window.human()} error budget is left (1 = untouched, 0 = spent)."
+
+
 def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRateTier,
-                     burn: str = BURN_TEMPLATE) -> dict[str, str]:
-    """`burn` is the template Prometheus fills in; generated tests pass the value they expect."""
+                     burn: str = BURN_TEMPLATE, remaining: str | None = None) -> dict[str, str]:
+    """`burn` and `remaining` are the templates Prometheus fills in; generated tests pass the values."""
     factor = tier.factor()
     window = slo.window.human()
     return {
@@ -83,9 +100,48 @@ def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRat
             f"over the last {tier.long}, and still above the threshold over the last {tier.short}. "
             f"This {tier.severity} fires above {factor:g}x, which spends "
             f"{tier.budget_consumed(slo.window):.0%} of the budget within {tier.long}."),
+        "budget_remaining": remaining_annotation(slo, remaining or remaining_template(service, slo)),
         "runbook_url": catalog.links.runbook_url(service.slo_alert(slo)),
         "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
     }
+
+
+def budget_records(service: Service, slo: SLO) -> list[dict]:
+    """The error ratio over the whole SLO window, and the share of the budget it leaves.
+
+    The window's ratio is taken from the counters (as Pyrra does), so it weighs every request alike.
+    """
+    labels = slo_labels(service, slo)
+    records = []
+    if slo.window not in slo.recording_windows:
+        records.append({"record": error_ratio_record(slo.window),
+                        "expr": sli_error_ratio(service, slo, str(slo.window)), "labels": dict(labels)})
+    budget = f"{slo.error_budget:.10g}"
+    records.append({"record": BUDGET_REMAINING_RECORD,
+                    "expr": f"1 - {_series(error_ratio_record(slo.window), labels)} / {budget}",
+                    "labels": dict(labels)})
+    return records
+
+
+def exhausted_annotations(catalog: Catalog, service: Service, slo: SLO,
+                          remaining: str = f'{{{{ $value | printf "{REMAINING_FORMAT}" }}}}') -> dict[str, str]:
+    alert = service.budget_exhausted_alert(slo)
+    return {
+        "summary": f"{service.name} has spent the {slo.window.human()} error budget of its {slo.name} SLO",
+        "description": (f"{service.name} has broken its {slo.name} SLO ({sli_words(slo)}) over the last "
+                        f"{slo.window}: {remaining} of the error budget is left. Until enough bad requests "
+                        "age out of the window, every further error breaks it more: freeze risky changes and "
+                        "spend the time on reliability."),
+        "runbook_url": catalog.links.runbook_url(alert),
+        "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
+    }
+
+
+def exhausted_rule(catalog: Catalog, service: Service, slo: SLO) -> dict:
+    return {"alert": service.budget_exhausted_alert(slo),
+            "expr": f"{_series(BUDGET_REMAINING_RECORD, slo_labels(service, slo))} <= 0",
+            "labels": {"severity": "ticket", "team": service.team, **slo_labels(service, slo)},
+            "annotations": exhausted_annotations(catalog, service, slo)}
 
 
 def tier_expr(service: Service, slo: SLO, tier: BurnRateTier) -> str:
@@ -118,10 +174,12 @@ def slo_group(catalog: Catalog, service: Service, slo: SLO) -> dict:
         rules.append({"record": request_rate_record(window),
                       "expr": f"sum(rate({REQUESTS}_count{{{service.promql_selector}}}[{window}]))",
                       "labels": dict(labels)})
+    rules += budget_records(service, slo)
     for tier in slo.burn_rate_tiers:
         rules.append({"alert": service.slo_alert(slo), "expr": tier_expr(service, slo, tier),
                       "labels": tier_labels(service, slo, tier),
                       "annotations": tier_annotations(catalog, service, slo, tier)})
+    rules.append(exhausted_rule(catalog, service, slo))
     return {"name": f"bongsu-slo-{service.name}-{slo.name}", "rules": rules}
 
 
@@ -195,5 +253,6 @@ def alert_names(catalog: Catalog) -> list[str]:
     names: list[str] = []
     for service in catalog.services:
         names += [service.target_down_alert, service.metrics_absent_alert]
-        names += [service.slo_alert(slo) for slo in service.slos]
+        names += [alert for slo in service.slos
+                  for alert in (service.slo_alert(slo), service.budget_exhausted_alert(slo))]
     return names

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bongsu.catalog import SLO, Catalog, Service, error_ratio_record
+from bongsu.catalog import BUDGET_REMAINING_RECORD, SLO, Catalog, Service, error_ratio_record
 
 from alert_rules.rules import REQUESTS, sli_words
 
@@ -125,6 +125,44 @@ either way the {service.name} SLO alerts cannot fire until this is fixed. Owner:
 """
 
 
+def exhausted_runbook(catalog: Catalog, service: Service, slo: SLO) -> str:
+    alert, burn = service.budget_exhausted_alert(slo), service.slo_alert(slo)
+    labels = f'service="{service.name}",slo="{slo.name}"'
+    window = slo.window.human()
+    return f"""# {alert}
+
+{DRAFT_NOTE}
+{service.name} has spent the whole {window} error budget of its {slo.name} SLO: the SLO is broken for the window.
+Not an outage page: a ticket for team {service.team} to stop spending budget and plan reliability work.
+
+## Meaning
+`{BUDGET_REMAINING_RECORD}{{{labels}}} <= 0`: the share of bad requests over the last {slo.window}
+(`{error_ratio_record(slo.window)}`, from the counters) is at or above the error budget of
+{slo.error_budget:.4g}. It resolves by itself once enough bad requests age out of the window. The
+burn-rate alerts (`{burn}`) say how fast budget is being spent now; this one says it is gone.
+
+## Impact
+Users have had a worse {slo.name} than promised ({sli_words(slo)}) over the window. Every further error
+deepens the breach; there is no room left for risky deploys or experiments on {service.name}. Owner:
+team {service.team} ({catalog.channel_for_team(service.team)}).
+
+## Diagnosis
+1. Dashboard `{service.slo_dashboard_uid}` ({catalog.links.dashboard_url(service.slo_dashboard_uid)}): the
+   "error budget remaining" panel shows when it ran out.
+2. Remaining budget and the window's error ratio:
+   ```promql
+   {BUDGET_REMAINING_RECORD}{{{labels}}}
+   {error_ratio_record(slo.window)}{{{labels}}}
+   ```
+3. Which incidents spent it: the `{burn}` alerts of the window and their post-mortems.
+
+## Mitigation
+1. Freeze risky changes to {service.name} (feature deploys, experiments) until the budget recovers; keep fixes.
+2. Put the top causes from the diagnosis on team {service.team}'s plan.
+3. If the objective is wrong rather than the service, change it in the catalog with the owners' agreement.
+"""
+
+
 def drafts(catalog: Catalog) -> dict[str, str]:
     """Alert name -> draft runbook, for every generated alert."""
     found: dict[str, str] = {}
@@ -133,6 +171,7 @@ def drafts(catalog: Catalog) -> dict[str, str]:
             found[alert] = symptom_runbook(catalog, service, alert)
         for slo in service.slos:
             found[service.slo_alert(slo)] = slo_runbook(catalog, service, slo)
+            found[service.budget_exhausted_alert(slo)] = exhausted_runbook(catalog, service, slo)
     return found
 
 

@@ -374,6 +374,10 @@ class Service(_Strict):
         """One alert name per SLO; each tier is a separate rule labelled with its windows."""
         return f"{camel(self.name)}{camel(slo.name)}BudgetBurn"
 
+    def budget_exhausted_alert(self, slo: SLO) -> str:
+        """The ticket once the SLO window's whole error budget is spent."""
+        return f"{camel(self.name)}{camel(slo.name)}BudgetExhausted"
+
 
 class Experiment(_Strict):
     """An A/B test the shop runs; the dashboards chart conversion per variant."""
@@ -474,8 +478,9 @@ def _derived_name_clashes(services: list[Service]) -> list[str]:
             claim("alert name and runbook", alert, where, owner)
         claim("Kubernetes object", service.kubernetes_name, where, owner)
         for j, slo in enumerate(service.slos):
-            claim("alert name and runbook", service.slo_alert(slo), f"services[{i}].slos[{j}].name",
-                  f"SLO {slo.name!r} of service {service.name!r}")
+            for alert in (service.slo_alert(slo), service.budget_exhausted_alert(slo)):
+                claim("alert name and runbook", alert, f"services[{i}].slos[{j}].name",
+                      f"SLO {slo.name!r} of service {service.name!r}")
     return problems
 
 
@@ -575,6 +580,10 @@ def error_ratio_record(window: Duration) -> str:
 def request_rate_record(window: Duration) -> str:
     """Recording rule holding a service's request rate over `window` (for low-traffic gating)."""
     return f"{RATE_RECORD_PREFIX}{window}"
+
+
+# Share of the SLO window's error budget not yet spent, labelled service and slo: 1 untouched, 0 spent.
+BUDGET_REMAINING_RECORD = "slo:error_budget_remaining:ratio"
 
 
 def is_window_record(name: str) -> bool:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from bongsu.catalog import error_ratio_record, is_window_record, recording_windows, request_rate_record
+from bongsu.catalog import (
+    BUDGET_REMAINING_RECORD,
+    error_ratio_record,
+    is_window_record,
+    recording_windows,
+    request_rate_record,
+)
 
 # docs/contracts.md, "Metrics": name -> Prometheus type.
 CONTRACT_METRICS: dict[str, str] = {
@@ -38,6 +44,7 @@ def known_metrics() -> frozenset[str]:
         names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"} if kind == "histogram" else {name}
     for window in recording_windows():
         names |= {error_ratio_record(window), request_rate_record(window)}
+    names.add(BUDGET_REMAINING_RECORD)
     return frozenset(names)
 
 

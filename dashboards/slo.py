@@ -7,6 +7,7 @@ generator writes, so the dashboard shows exactly what the alerts evaluate.
 from __future__ import annotations
 
 from bongsu.catalog import (
+    BUDGET_REMAINING_RECORD,
     OVERVIEW_DASHBOARD_UID,
     MIN_WINDOW,
     SLO,
@@ -27,11 +28,10 @@ def slo_labels(slo: SLO) -> str:
 def budget_remaining(slo: SLO, labels: str) -> str:
     """Share of the window's error budget not yet spent: 1 at the start, 0 when spent, below 0 over.
 
-    The window's error ratio is the time average of the 5-minute ratio over the whole SLO window (as
-    Sloth does), so no recording rule over 30 days is needed.
+    The recording the alert rules write (`BUDGET_REMAINING_RECORD`), from the counters over the whole
+    SLO window, so the panel, the BudgetExhausted ticket and the Slack message show the same number.
     """
-    return (f"1 - avg_over_time({error_ratio_record(slo.recording_windows[0])}{{{labels}}}[{slo.window}]) "
-            f"/ {slo.error_budget:g}")
+    return f"{BUDGET_REMAINING_RECORD}{{{labels}}}"
 
 
 def _slo_row(service: Service, slo: SLO) -> tuple[str, list, list]:
@@ -78,7 +78,9 @@ def slo_board(catalog: Catalog, service: Service) -> Board:
         description=f"Service level objectives of {service.name}, with the burn rates the alerts use.",
         variables=[fixed_variable("service", service.name, "Service")], links=links,
         tags=["slo", f"service:{service.name}", f"team:{service.team}"],
-        alertnames=[service.slo_alert(slo) for slo in service.slos] or [service.target_down_alert],
+        alertnames=[alert for slo in service.slos
+                    for alert in (service.slo_alert(slo), service.budget_exhausted_alert(slo))]
+        or [service.target_down_alert],
         since="now-6h",
     )
     team = catalog.team(service.team)

@@ -56,13 +56,17 @@ def test_every_alert_has_routing_labels_and_annotations(built: Path, catalog: Ca
             assert rule["labels"]["team"] == service.team
             assert rule["labels"]["severity"] in ("page", "ticket")
             annotations = rule["annotations"]
-            assert set(annotations) == {"summary", "description", "runbook_url", "dashboard_url"}
+            burn = "long_window" in rule["labels"]
+            assert set(annotations) == {"summary", "description", "runbook_url", "dashboard_url",
+                                        *(["budget_remaining"] if burn else [])}
             assert annotations["runbook_url"] == (
                 f"https://github.com/bongsu-dev/bongsu/blob/main/runbooks/{rule['alert']}.md")
             assert annotations["dashboard_url"].startswith("http://localhost:3000/d/bongsu-")
             if "slo" in rule["labels"]:
                 assert annotations["dashboard_url"].endswith(service.slo_dashboard_uid)
+            if burn:
                 assert "error budget" in annotations["description"]
+                assert 'query "slo:error_budget_remaining:ratio{' in annotations["budget_remaining"]
                 assert "{{ $value" in annotations["description"] and "faster than sustainable" in (
                     annotations["description"])
     assert seen == set(alert_names(catalog))

@@ -84,10 +84,10 @@ def test_catalog_tiers_replace_the_defaults(tmp_path: Path) -> None:
     generate(catalog, options(tmp_path))
     rules = alert_rules_in(tmp_path / "prometheus" / "rules" / "bongsu-tuned.yaml")
     assert [(r["labels"]["severity"], r["labels"]["long_window"], r["labels"]["short_window"]) for r in rules
-            if "slo" in r["labels"]] == [("page", "2h", "10m"), ("ticket", "2d", "4h")]
+            if "long_window" in r["labels"]] == [("page", "2h", "10m"), ("ticket", "2d", "4h")]
     records = [r["record"] for g in load_yaml(tmp_path / "prometheus" / "rules" / "bongsu-tuned.yaml")["groups"]
                for r in g["rules"] if "record" in r and r["record"].startswith("slo:sli_error:ratio_rate")]
-    assert records == [f"slo:sli_error:ratio_rate{w}" for w in ("10m", "2h", "4h", "2d")]
+    assert records == [f"slo:sli_error:ratio_rate{w}" for w in ("10m", "2h", "4h", "2d", "28d")]  # + the budget
     page = next(r for r in rules if r["labels"].get("long_window") == "2h")
     assert "This page fires above 10x, which spends 3% of the budget within 2h." in page["annotations"]["description"]
     result = subprocess.run([str(tool("promtool")), "test", "rules",
