@@ -75,15 +75,16 @@ REMAINING_FORMAT = "%.3f"
 
 
 def remaining_template(service: Service, slo: SLO) -> str:
-    """The remaining budget, looked up when the alert's annotations are rendered (the Slack message
-    shows every annotation, so the notifier quotes it without knowing about it)."""
+    """The remaining budget, looked up when the alert's description is rendered, so the Slack message
+    (which shows the description) quotes it with no change to the notifier."""
     series = _series(BUDGET_REMAINING_RECORD, slo_labels(service, slo)).replace('"', '\\"')
     return (f'{{{{ with query "{series}" }}}}{{{{ . | first | value | printf "{REMAINING_FORMAT}" }}}}'
             f"{{{{ else }}}}unknown{{{{ end }}}}")
 
 
-def remaining_annotation(slo: SLO, remaining: str) -> str:
-    return f"{remaining} of the {slo.window.human()} error budget is left (1 = untouched, 0 = spent)."
+def remaining_words(slo: SLO, remaining: str) -> str:
+    """The description's last sentence: the Slack message shows the description, so it quotes this."""
+    return f"Error budget left over the last {slo.window}: {remaining} (1 = untouched, 0 = spent)."
 
 
 def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRateTier,
@@ -99,8 +100,8 @@ def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRat
             f"({sli_words(slo)}) {burn}x faster than sustainable "
             f"over the last {tier.long}, and still above the threshold over the last {tier.short}. "
             f"This {tier.severity} fires above {factor:g}x, which spends "
-            f"{tier.budget_consumed(slo.window):.0%} of the budget within {tier.long}."),
-        "budget_remaining": remaining_annotation(slo, remaining or remaining_template(service, slo)),
+            f"{tier.budget_consumed(slo.window):.0%} of the budget within {tier.long}. "
+            + remaining_words(slo, remaining or remaining_template(service, slo))),
         "runbook_url": catalog.links.runbook_url(service.slo_alert(slo)),
         "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
     }

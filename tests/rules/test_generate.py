@@ -57,8 +57,7 @@ def test_every_alert_has_routing_labels_and_annotations(built: Path, catalog: Ca
             assert rule["labels"]["severity"] in ("page", "ticket")
             annotations = rule["annotations"]
             burn = "long_window" in rule["labels"]
-            assert set(annotations) == {"summary", "description", "runbook_url", "dashboard_url",
-                                        *(["budget_remaining"] if burn else [])}
+            assert set(annotations) == {"summary", "description", "runbook_url", "dashboard_url"}
             assert annotations["runbook_url"] == (
                 f"https://github.com/bongsu-dev/bongsu/blob/main/runbooks/{rule['alert']}.md")
             assert annotations["dashboard_url"].startswith("http://localhost:3000/d/bongsu-")
@@ -66,7 +65,7 @@ def test_every_alert_has_routing_labels_and_annotations(built: Path, catalog: Ca
                 assert annotations["dashboard_url"].endswith(service.slo_dashboard_uid)
             if burn:
                 assert "error budget" in annotations["description"]
-                assert 'query "slo:error_budget_remaining:ratio{' in annotations["budget_remaining"]
+                assert 'query "slo:error_budget_remaining:ratio{' in annotations["description"]
                 assert "{{ $value" in annotations["description"] and "faster than sustainable" in (
                     annotations["description"])
     assert seen == set(alert_names(catalog))
@@ -79,7 +78,9 @@ def test_description_reads_in_plain_words(built: Path) -> None:
         "payments is burning the 30-day error budget of its availability SLO (99.9% of requests answered "
         'without a 5xx) {{ $value | printf "%.2f" }}x faster than sustainable over the last 1h, and still '
         "above the threshold over the last 5m. This page fires above 14.4x, which spends 2% of the budget "
-        "within 1h.")
+        'within 1h. Error budget left over the last 30d: {{ with query "slo:error_budget_remaining:ratio'
+        '{service=\\"payments\\",slo=\\"availability\\"}" }}{{ . | first | value | printf "%.3f" }}'
+        "{{ else }}unknown{{ end }} (1 = untouched, 0 = spent).")
 
 
 def test_latency_sli_reads_the_threshold_bucket_in_either_spelling(built: Path) -> None:
