@@ -43,7 +43,8 @@ STEP_MINUTES = 1  # input samples, one a minute
 RULE_EVAL_MINUTES = 5  # promtool evaluates the rules this often; alerts here have no `for` below it
 HEADROOM_MINUTES = 30  # history beyond the longest window
 MARGIN = 0.03  # every compared value stays this far (relative) from its threshold
-INSIDE_BUDGET = 0.95  # a burn the budget survives: the SLO window ends with 5% of it left
+INSIDE_BUDGET = 0.95
+OTHER_ROUTE = "/not-in-this-slo"  # traffic the route selection of an SLO with `routes` must leave out  # a burn the budget survives: the SLO window ends with 5% of it left
 
 
 @dataclass(frozen=True)
@@ -370,16 +371,24 @@ def input_series(service: Service, slo: SLO, scenario: Scenario) -> list[dict]:
     good_series = _counter([(total - bad, n) for (total, bad), n in steps])
     total_series = _counter([(total, n) for (total, _), n in steps])
     samples = sum(n for _, n in steps)
-    sel = service.matchers
-    up = {"series": "up" + _labels(sel), "values": f"1x{samples}"}
+    up = {"series": "up" + _labels(service.matchers), "values": f"1x{samples}"}
+    sel = dict(service.matchers)
+    others: list[dict] = []
+    if slo.routes:
+        # The SLO's first route carries the scenario; a route outside the SLO fails every request, so
+        # rules that ignored the route selection would see other ratios and fail every test.
+        sel["http_route"] = slo.routes[0]
+        others.append({"series": f"{REQUESTS}_count" + _labels(
+            service.matchers, http_route=OTHER_ROUTE, http_response_status_code="500"), "values": total_series})
+    up_and_others = [up, *others]
     if slo.sli == "http_availability":
-        return [up,
+        return [*up_and_others,
                 {"series": f"{REQUESTS}_count" + _labels(sel, http_response_status_code="200"),
                  "values": good_series},
                 {"series": f"{REQUESTS}_count" + _labels(sel, http_response_status_code="500"),
                  "values": bad_series}]
     assert slo.threshold is not None
-    return [up,
+    return [*up_and_others,
             {"series": f"{REQUESTS}_bucket" + _labels(sel, le=repr(slo.threshold.seconds)), "values": good_series},
             {"series": f"{REQUESTS}_count" + _labels(sel), "values": total_series}]
 

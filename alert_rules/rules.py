@@ -38,7 +38,7 @@ def le_matcher(seconds: float) -> str:
 
 def sli_error_ratio(service: Service, slo: SLO, window: str) -> str:
     """Share of bad requests over `window`: 5xx for availability, slower than the threshold for latency."""
-    sel = service.promql_selector
+    sel = service.promql_selector + slo.route_matcher()
     total = f"sum(rate({REQUESTS}_count{{{sel}}}[{window}]))"
     if slo.sli == "http_availability":
         errors = (f'sum(rate({REQUESTS}_count{{{sel},http_response_status_code=~"{ERROR_STATUS}"}}'
@@ -173,7 +173,8 @@ def slo_group(catalog: Catalog, service: Service, slo: SLO) -> dict:
                       "expr": sli_error_ratio(service, slo, str(window)), "labels": dict(labels)})
     for window in slo.recording_windows:
         rules.append({"record": request_rate_record(window),
-                      "expr": f"sum(rate({REQUESTS}_count{{{service.promql_selector}}}[{window}]))",
+                      "expr": f"sum(rate({REQUESTS}_count{{{service.promql_selector}{slo.route_matcher()}}}"
+                              f"[{window}]))",
                       "labels": dict(labels)})
     rules += budget_records(service, slo)
     for tier in slo.burn_rate_tiers:

@@ -156,6 +156,11 @@ def scaled_tiers(window: Duration) -> tuple[BurnRateTier, ...]:
     return tuple(tiers)
 
 
+# An SLO per route reads one regex over this many templates at most: a bounded list, not a label
+# with unbounded values.
+MAX_SLO_ROUTES = 20
+
+
 class TierSpec(_Strict):
     """A catalog override of one burn-rate tier (`slos[].tiers[]`)."""
 
@@ -263,11 +268,33 @@ class SLO(_Strict):
     description: str = ""
     tiers: list[TierSpec] | None = Field(
         default=None, description="replaces the default tiers (Workbook tiers scaled to the window)")
+    routes: list[str] | None = Field(
+        default=None, min_length=1, max_length=MAX_SLO_ROUTES,
+        description="only these `http_route` templates count towards the SLO (default: every route)")
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return _check_name(value)
+
+    @field_validator("routes")
+    @classmethod
+    def _route_templates(cls, value: list[str] | None) -> list[str] | None:
+        for index, route in enumerate(value or []):
+            if not route or any(c in route for c in '"\\\n'):
+                raise ValueError(f"routes[{index}] {route!r} must be a route template like '/orders/{{id}}', "
+                                 "without quotes, backslashes or line breaks")
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("routes lists a route twice")
+        return value
+
+    def route_matcher(self) -> str:
+        """`,http_route=~"..."` selecting this SLO's routes (empty without `routes`), to splice into a
+        selector. PromQL regexes are anchored RE2; each template is matched literally."""
+        if not self.routes:
+            return ""
+        pattern = "|".join(re.escape(route) for route in self.routes).replace("\\", "\\\\")
+        return f',http_route=~"{pattern}"'
 
     @field_validator("tiers")
     @classmethod
