@@ -4,7 +4,6 @@ overflow series, names that collide after camel-casing, and the self-alert witho
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -18,7 +17,7 @@ from bongsu.scrape_config import prometheus_config
 from alert_rules import buckets, generate
 from instrumentation.red import ADVISED_BUCKETS
 
-from tests.rules.conftest import alert_rules_in, options, tool
+from tests.rules.conftest import alert_rules_in, options, promtool_test
 
 LATENCY = """
 slack: {default_channel: "#alerts"}
@@ -71,9 +70,7 @@ def test_a_missing_threshold_bucket_alerts_per_latency_slo(tmp_path: Path) -> No
     (rule,) = [r for r in alert_rules_in(tmp_path / "prometheus" / "rules" / "bongsu-api.yaml")
                if r["alert"] == "ApiMetricsAbsent" and r["labels"].get("slo") == "latency"]
     assert 'le=~"0\\\\.3"' in rule["expr"] and rule["labels"]["team"] == "web"
-    result = subprocess.run([str(tool("promtool")), "test", "rules",
-                             str(tmp_path / "prometheus" / "tests" / "bongsu-api.test.yaml")],
-                            capture_output=True, text=True, timeout=300)
+    result = promtool_test(tmp_path / "prometheus" / "tests" / "bongsu-api.test.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     tests = yaml.safe_load((tmp_path / "prometheus" / "tests" / "bongsu-api.test.yaml").read_text())["tests"]
     assert any(t["name"] == "ApiMetricsAbsent: the latency SLO's threshold bucket is not exported" for t in tests)
@@ -106,8 +103,7 @@ def test_5xx_folded_into_overflow_count_against_availability(built: Path, tmp_pa
                                      "value": 0.5}]}]}]}
     path = tmp_path / "overflow.test.yaml"
     path.write_text(yaml.safe_dump(test))
-    result = subprocess.run([str(tool("promtool")), "test", "rules", str(path)], capture_output=True, text=True,
-                            timeout=120)
+    result = promtool_test(path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -16,7 +16,7 @@ from bongsu.catalog import SLO, Catalog, Duration, error_ratio_record, parse_cat
 from alert_rules import generate
 from alert_rules.rule_tests import mutations, shape, survivors
 
-from tests.rules.conftest import options, tool
+from tests.rules.conftest import options, promtool_test
 
 CATALOG = """
 slack: {default_channel: "#alerts"}
@@ -75,11 +75,6 @@ def _apply(rule_file: Path, slo: SLO, selector: str, old: str, new: str) -> None
     rule_file.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def _promtool_test(test_file: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(tool("promtool")), "test", "rules", str(test_file)],
-                          capture_output=True, text=True, timeout=600)
-
-
 @pytest.fixture(scope="module")
 def built_api(tmp_path_factory: pytest.TempPathFactory) -> tuple[Catalog, Path]:
     catalog = parse_catalog(CATALOG)
@@ -108,7 +103,7 @@ def test_every_window_mutation_fails_the_generated_tests(built_api: tuple[Catalo
         test_file.write_text(yaml.safe_dump(tests, sort_keys=False))
         if selector:
             _apply(folder / "rules" / "bongsu-api.yaml", slo, selector, old, new)
-        return what, _promtool_test(test_file)
+        return what, promtool_test(test_file)
 
     with ThreadPoolExecutor(PROMTOOL_PROCESSES) as pool:
         results = list(pool.map(run, enumerate([("unmutated", "", "", ""), *cases])))
@@ -137,7 +132,7 @@ def test_the_issue_s_mutations_fail_too(built_api: tuple[Catalog, Path], tmp_pat
         shutil.copytree(out / "prometheus", folder)
         for selector, old, new in edits:
             _apply(folder / "rules" / rule_file.name, slo, selector, old, new)
-        result = _promtool_test(folder / "tests" / test_file.name)
+        result = promtool_test(folder / "tests" / test_file.name)
         assert result.returncode != 0, f"{name}: the generated tests still pass"
 
 

@@ -3,7 +3,6 @@ prove it (a route outside the SLO fails every request in every scenario)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import yaml
 from bongsu.catalog import MAX_SLO_ROUTES, CatalogError, parse_catalog
 from alert_rules import generate
 
-from tests.rules.conftest import options, tool
+from tests.rules.conftest import options, promtool_test
 
 CATALOG = """
 slack: {default_channel: "#alerts"}
@@ -27,22 +26,17 @@ services:
 """
 
 
-def _promtool_test(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(tool("promtool")), "test", "rules", str(path)], capture_output=True, text=True,
-                          timeout=600)
-
-
 def test_route_slos_select_their_routes_and_the_tests_prove_it(tmp_path: Path) -> None:
     generate(parse_catalog(CATALOG), options(tmp_path))
     rule_file = tmp_path / "prometheus" / "rules" / "bongsu-shop.yaml"
     text = rule_file.read_text()
     assert r'http_route=~"/checkout|/orders/\\{id\\}"' in text
     test_file = tmp_path / "prometheus" / "tests" / "bongsu-shop.slos.test.yaml"
-    result = _promtool_test(test_file)
+    result = promtool_test(test_file)
     assert result.returncode == 0, result.stdout + result.stderr
     # Drop the route selection, as a generator bug would: the generated tests must notice.
     rule_file.write_text(text.replace(',http_route=~"/checkout"', ""))
-    result = _promtool_test(test_file)
+    result = promtool_test(test_file)
     assert result.returncode != 0 and "ShopCheckoutLatencyBudget" in result.stdout + result.stderr
 
 

@@ -4,7 +4,6 @@ Proven with the generated tests under the real promtool."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import yaml
 from bongsu.catalog import MIN_WINDOW, Duration, parse_catalog, scaled_tiers
 from alert_rules import generate
 
-from tests.rules.conftest import alert_rules_in, load_yaml, options, tool
+from tests.rules.conftest import alert_rules_in, load_yaml, options, promtool_test
 
 SHORT_WINDOWS = """
 slack: {default_channel: "#alerts"}
@@ -59,8 +58,7 @@ def test_7d_and_3d_slos_never_fire_inside_the_budget(tmp_path: Path) -> None:
     catalog = parse_catalog(SHORT_WINDOWS)
     generate(catalog, options(tmp_path))
     test_file = tmp_path / "prometheus" / "tests" / "bongsu-api.slos.test.yaml"
-    result = subprocess.run([str(tool("promtool")), "test", "rules", str(test_file)],
-                            capture_output=True, text=True, timeout=600)
+    result = promtool_test(test_file)
     assert result.returncode == 0, result.stdout + result.stderr
     tests = {t["name"]: t for t in load_yaml(test_file)["tests"]}
     rules = alert_rules_in(tmp_path / "prometheus" / "rules" / "bongsu-api.yaml")
@@ -90,9 +88,7 @@ def test_catalog_tiers_replace_the_defaults(tmp_path: Path) -> None:
     assert records == [f"slo:sli_error:ratio_rate{w}" for w in ("10m", "2h", "4h", "2d", "28d")]  # + the budget
     page = next(r for r in rules if r["labels"].get("long_window") == "2h")
     assert "This page fires above 10x, which spends 3% of the budget within 2h." in page["annotations"]["description"]
-    result = subprocess.run([str(tool("promtool")), "test", "rules",
-                             str(tmp_path / "prometheus" / "tests" / "bongsu-tuned.slos.test.yaml")],
-                            capture_output=True, text=True, timeout=600)
+    result = promtool_test(tmp_path / "prometheus" / "tests" / "bongsu-tuned.slos.test.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
