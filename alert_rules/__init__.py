@@ -4,7 +4,8 @@ This folder owns what the on-call receives: Prometheus rules (`rules`), the cata
 impossible tiers (`lint`), Alertmanager routes, receivers and inhibitions (`routing`), promtool unit
 tests for the generated rules (`rule_tests`), hand-written rules and tests (`handwritten/`, `custom`),
 prometheus-operator objects (`kubernetes`), runbook coverage (`runbooks`) and drafts (`scaffold`,
-`bongsu runbooks scaffold` in `cli`), and the checks with the real promtool and amtool (`verify`).
+`bongsu runbooks scaffold` in `cli`), the checks with the real promtool and amtool (`verify`), and
+latency thresholds against a recorded /metrics (`buckets`).
 `build` is the generator registered in `bongsu build`; `render` writes the YAML.
 """
 

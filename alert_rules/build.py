@@ -2,7 +2,8 @@
 
 Layout under the build folder:
 - `prometheus/rules/bongsu-<service>.yaml`, `prometheus/rules/handwritten-<file>` (read via prometheus.yml);
-- `prometheus/tests/bongsu-<service>.test.yaml`, `prometheus/tests/handwritten-<file>` (promtool);
+- `prometheus/tests/bongsu-<service>.test.yaml` (symptom alerts), `bongsu-<service>.slos.test.yaml` (SLO
+  alerts), `prometheus/tests/handwritten-<file>` (promtool);
 - `alertmanager/alertmanager.yml`, `alertmanager/webhook-token` (0600), `alertmanager/route-tests.yaml`;
 - `kubernetes/bongsu-prometheusrules.yaml`, `kubernetes/bongsu-alertmanagerconfig.yaml`.
 """
@@ -66,6 +67,10 @@ def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
         tests = rule_tests.service_tests(catalog, service, f"../rules/bongsu-{service.name}.yaml")
         written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.test.yaml",
                               render.dump(tests, header)))
+        slo_tests = rule_tests.slo_test_file(catalog, service, f"../rules/bongsu-{service.name}.yaml")
+        if slo_tests is not None:
+            written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.slos.test.yaml",
+                                  render.dump(slo_tests, header)))
     handwritten = custom.load()
     for source in handwritten.rule_files:
         written.append(_write(prometheus / "rules" / custom.built_name(source), source.read_text()))

@@ -14,6 +14,7 @@ from bongsu.catalog import (
     KUBERNETES_NOTIFIER_PORT,
     KUBERNETES_WEBHOOK_TOKEN_KEY,
     Catalog,
+    kubernetes_object_name,
 )
 
 from alert_rules import render
@@ -26,13 +27,9 @@ _PART_OF = {"app.kubernetes.io/part-of": "bongsu"}
 _MATCHER = re.compile(r'^([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)"(.*)"$')
 
 
-def _object_name(text: str) -> str:
-    return re.sub(r"[^a-z0-9-]", "-", text.lower()).strip("-")[:253]
-
-
 def prometheus_rule(name: str, groups: list[dict]) -> dict:
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": {"name": _object_name(name), "labels": dict(_PART_OF)},
+            "metadata": {"name": kubernetes_object_name(name), "labels": dict(_PART_OF)},
             "spec": {"groups": groups}}
 
 

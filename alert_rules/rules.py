@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from bongsu import conventions
 from bongsu.catalog import (
+    BUDGET_REMAINING_RECORD,
     SLO,
-    TIERS,
     BurnRateTier,
     Catalog,
     Service,
     error_ratio_record,
-    recording_windows,
     request_rate_record,
 )
 
@@ -24,6 +23,7 @@ REQUESTS = conventions.HTTP_REQUEST_DURATION
 BURN_FORMAT = "%.2f"
 BURN_TEMPLATE = f'{{{{ $value | printf "{BURN_FORMAT}" }}}}'
 TARGET_DOWN_FOR = "1m"
+TARGET_ABSENT_FOR = "5m"
 METRICS_ABSENT_FOR = "15m"
 
 
@@ -35,7 +35,7 @@ def le_matcher(seconds: float) -> str:
 
 def sli_error_ratio(service: Service, slo: SLO, window: str) -> str:
     """Share of bad requests over `window`: 5xx for availability, slower than the threshold for latency."""
-    sel = service.promql_selector
+    sel = service.promql_selector + slo.route_matcher()
     total = f"sum(rate({REQUESTS}_count{{{sel}}}[{window}]))"
     if slo.sli == "http_availability":
         errors = f"sum(rate({REQUESTS}_count{{{sel},{conventions.SERVER_ERROR_MATCHER}}}[{window}]))"
@@ -66,10 +66,27 @@ def sli_words(slo: SLO) -> str:
     return f"{slo.objective:g}% of requests served within {slo.threshold}"
 
 
+# How the remaining budget is shown (a share of the budget, 1.000 untouched, below 0 overspent).
+REMAINING_FORMAT = "%.3f"
+
+
+def remaining_template(service: Service, slo: SLO) -> str:
+    """The remaining budget, looked up when the alert's description is rendered, so the Slack message
+    (which shows the description) quotes it with no change to the notifier."""
+    series = _series(BUDGET_REMAINING_RECORD, slo_labels(service, slo)).replace('"', '\\"')
+    return (f'{{{{ with query "{series}" }}}}{{{{ . | first | value | printf "{REMAINING_FORMAT}" }}}}'
+            f"{{{{ else }}}}unknown{{{{ end }}}}")
+
+
+def remaining_words(slo: SLO, remaining: str) -> str:
+    """The description's last sentence: the Slack message shows the description, so it quotes this."""
+    return f"Error budget left over the last {slo.window}: {remaining} (1 = untouched, 0 = spent)."
+
+
 def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRateTier,
-                     burn: str = BURN_TEMPLATE) -> dict[str, str]:
-    """`burn` is the template Prometheus fills in; generated tests pass the value they expect."""
-    factor = tier.factor(slo.window)
+                     burn: str = BURN_TEMPLATE, remaining: str | None = None) -> dict[str, str]:
+    """`burn` and `remaining` are the templates Prometheus fills in; generated tests pass the values."""
+    factor = tier.factor()
     window = slo.window.human()
     return {
         "summary": f"{service.name} is burning its {slo.name} error budget too fast "
@@ -79,10 +96,49 @@ def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRat
             f"({sli_words(slo)}) {burn}x faster than sustainable "
             f"over the last {tier.long}, and still above the threshold over the last {tier.short}. "
             f"This {tier.severity} fires above {factor:g}x, which spends "
-            f"{tier.budget_consumed:.0%} of the budget within {tier.long}."),
+            f"{tier.budget_consumed(slo.window):.0%} of the budget within {tier.long}. "
+            + remaining_words(slo, remaining or remaining_template(service, slo))),
         "runbook_url": catalog.links.runbook_url(service.slo_alert(slo)),
         "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
     }
+
+
+def budget_records(service: Service, slo: SLO) -> list[dict]:
+    """The error ratio over the whole SLO window, and the share of the budget it leaves.
+
+    The window's ratio is taken from the counters (as Pyrra does), so it weighs every request alike.
+    """
+    labels = slo_labels(service, slo)
+    records = []
+    if slo.window not in slo.recording_windows:
+        records.append({"record": error_ratio_record(slo.window),
+                        "expr": sli_error_ratio(service, slo, str(slo.window)), "labels": dict(labels)})
+    budget = f"{slo.error_budget:.10g}"
+    records.append({"record": BUDGET_REMAINING_RECORD,
+                    "expr": f"1 - {_series(error_ratio_record(slo.window), labels)} / {budget}",
+                    "labels": dict(labels)})
+    return records
+
+
+def exhausted_annotations(catalog: Catalog, service: Service, slo: SLO,
+                          remaining: str = f'{{{{ $value | printf "{REMAINING_FORMAT}" }}}}') -> dict[str, str]:
+    alert = service.budget_exhausted_alert(slo)
+    return {
+        "summary": f"{service.name} has spent the {slo.window.human()} error budget of its {slo.name} SLO",
+        "description": (f"{service.name} has broken its {slo.name} SLO ({sli_words(slo)}) over the last "
+                        f"{slo.window}: {remaining} of the error budget is left. Until enough bad requests "
+                        "age out of the window, every further error breaks it more: freeze risky changes and "
+                        "spend the time on reliability."),
+        "runbook_url": catalog.links.runbook_url(alert),
+        "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
+    }
+
+
+def exhausted_rule(catalog: Catalog, service: Service, slo: SLO) -> dict:
+    return {"alert": service.budget_exhausted_alert(slo),
+            "expr": f"{_series(BUDGET_REMAINING_RECORD, slo_labels(service, slo))} <= 0",
+            "labels": {"severity": "ticket", "team": service.team, **slo_labels(service, slo)},
+            "annotations": exhausted_annotations(catalog, service, slo)}
 
 
 def tier_expr(service: Service, slo: SLO, tier: BurnRateTier) -> str:
@@ -92,7 +148,7 @@ def tier_expr(service: Service, slo: SLO, tier: BurnRateTier) -> str:
     """
     labels = slo_labels(service, slo)
     budget = f"{slo.error_budget:.10g}"
-    factor = f"{tier.factor(slo.window):g}"
+    factor = f"{tier.factor():g}"
     long_ratio = _series(error_ratio_record(tier.long), labels)
     short_ratio = _series(error_ratio_record(tier.short), labels)
     expr = (f"{long_ratio} / {budget} > {factor}\n"
@@ -108,17 +164,20 @@ def slo_group(catalog: Catalog, service: Service, slo: SLO) -> dict:
     """One group per SLO, recording rules first so its alerts read this evaluation's values."""
     labels = slo_labels(service, slo)
     rules: list[dict] = []
-    for window in recording_windows():
+    for window in slo.recording_windows:
         rules.append({"record": error_ratio_record(window),
                       "expr": sli_error_ratio(service, slo, str(window)), "labels": dict(labels)})
-    for window in recording_windows():
+    for window in slo.recording_windows:
         rules.append({"record": request_rate_record(window),
-                      "expr": f"sum(rate({REQUESTS}_count{{{service.promql_selector}}}[{window}]))",
+                      "expr": f"sum(rate({REQUESTS}_count{{{service.promql_selector}{slo.route_matcher()}}}"
+                              f"[{window}]))",
                       "labels": dict(labels)})
-    for tier in TIERS:
+    rules += budget_records(service, slo)
+    for tier in slo.burn_rate_tiers:
         rules.append({"alert": service.slo_alert(slo), "expr": tier_expr(service, slo, tier),
                       "labels": tier_labels(service, slo, tier),
                       "annotations": tier_annotations(catalog, service, slo, tier)})
+    rules.append(exhausted_rule(catalog, service, slo))
     return {"name": f"bongsu-slo-{service.name}-{slo.name}", "rules": rules}
 
 
@@ -137,6 +196,15 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
                              f"least {TARGET_DOWN_FOR}. The service is down or unreachable, and its SLO "
                              "alerts are blind (and inhibited) until it is back."),
              "runbook_url": catalog.links.runbook_url(down), "dashboard_url": red}},
+        {"alert": down, "expr": f"absent(up{{{sel}}})", "for": TARGET_ABSENT_FOR,
+         "labels": {"severity": "page", **base, "cause": "no_target"},
+         "annotations": {
+             "summary": f"{service.name} has no scrape target: Prometheus does not discover it",
+             "description": (f"No `up` series matches {sel} for at least {TARGET_ABSENT_FOR}: Prometheus "
+                             f"has no {service.name} target at all (deleted, renamed, or its service "
+                             "discovery or selector changed), so nothing of it is measured and its SLO "
+                             "alerts are blind (and inhibited) until it is back."),
+             "runbook_url": catalog.links.runbook_url(down), "dashboard_url": red}},
         {"alert": absent,
          "expr": f"max(up{{{sel}}}) == 1\nunless on()\ncount({REQUESTS}_count{{{sel}}}) > 0",
          "for": METRICS_ABSENT_FOR, "labels": {"severity": "ticket", **base},
@@ -147,7 +215,31 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
                              "alerts cannot fire. The SDK is missing, misconfigured, or the service has "
                              "served no request since it started."),
              "runbook_url": catalog.links.runbook_url(absent), "dashboard_url": red}},
+        *(bucket_absent_rule(catalog, service, slo) for slo in service.slos if slo.threshold is not None),
     ]}
+
+
+def bucket_absent_rule(catalog: Catalog, service: Service, slo: SLO) -> dict:
+    """The latency SLO's threshold bucket missing while requests are counted: its SLI would be empty and
+    its alerts silent however slow the service gets. Filed under `<Service>MetricsAbsent`, with `slo`."""
+    assert slo.threshold is not None
+    sel = service.promql_selector
+    bucket = f'{REQUESTS}_bucket{{{sel},le=~"{le_matcher(slo.threshold.seconds)}"}}'
+    alert = service.metrics_absent_alert
+    return {
+        "alert": alert,
+        "expr": f"count({REQUESTS}_count{{{sel}}}) > 0\nunless on()\ncount({bucket}) > 0",
+        "for": METRICS_ABSENT_FOR,
+        "labels": {"severity": "ticket", "team": service.team, "service": service.name, "slo": slo.name},
+        "annotations": {
+            "summary": f"{service.name} exports no {slo.threshold} bucket: its {slo.name} SLO is blind",
+            "description": (f"{service.name} exports {REQUESTS} but no bucket at le={slo.threshold} "
+                            f"(its {slo.name} SLO's threshold) for {METRICS_ABSENT_FOR}, so the SLO cannot "
+                            "be measured and its burn-rate alerts cannot fire however slow it gets. Give the "
+                            "SDK the bucket (`init(extra_buckets=...)`) or pick an exported threshold."),
+            "runbook_url": catalog.links.runbook_url(alert),
+            "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid)},
+    }
 
 
 def service_groups(catalog: Catalog, service: Service) -> list[dict]:
@@ -159,5 +251,6 @@ def alert_names(catalog: Catalog) -> list[str]:
     names: list[str] = []
     for service in catalog.services:
         names += [service.target_down_alert, service.metrics_absent_alert]
-        names += [service.slo_alert(slo) for slo in service.slos]
+        names += [alert for slo in service.slos
+                  for alert in (service.slo_alert(slo), service.budget_exhausted_alert(slo))]
     return names

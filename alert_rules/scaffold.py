@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bongsu import conventions
-from bongsu.catalog import SLO, TIERS, Catalog, Service, error_ratio_record
+from bongsu.catalog import BUDGET_REMAINING_RECORD, SLO, Catalog, Service, error_ratio_record
 
 from alert_rules.rules import REQUESTS, sli_words
 
@@ -27,8 +27,8 @@ def slo_runbook(catalog: Catalog, service: Service, slo: SLO) -> str:
     alert = service.slo_alert(slo)
     sel = service.promql_selector
     budget = f"{slo.error_budget:.10g}"
-    tiers = "\n".join(f"| {t.severity} | {t.long} / {t.short} | {t.factor(slo.window):g}x | "
-                      f"{t.budget_consumed:.0%} in {t.long} |" for t in TIERS)
+    tiers = "\n".join(f"| {t.severity} | {t.long} / {t.short} | {t.factor():g}x | "
+                      f"{t.budget_consumed(slo.window):.0%} in {t.long} |" for t in slo.burn_rate_tiers)
     if slo.sli == "http_availability":
         what = f"{service.name} is answering 5xx fast enough to burn its {slo.window.human()} error budget"
         where = (f"sum by (http_route, http_response_status_code) (\n"
@@ -66,8 +66,8 @@ Callers of {service.name} see failed or slow requests for as long as this lasts;
    for rate, errors and duration per route.
 2. Burn rate now and over the hour:
    ```promql
-   {error_ratio_record(TIERS[0].short)}{{service="{service.name}",slo="{slo.name}"}} / {budget}
-   {error_ratio_record(TIERS[0].long)}{{service="{service.name}",slo="{slo.name}"}} / {budget}
+   {error_ratio_record(slo.burn_rate_tiers[0].short)}{{service="{service.name}",slo="{slo.name}"}} / {budget}
+   {error_ratio_record(slo.burn_rate_tiers[0].long)}{{service="{service.name}",slo="{slo.name}"}} / {budget}
    ```
 3. Where it comes from:
    ```promql
@@ -126,6 +126,44 @@ either way the {service.name} SLO alerts cannot fire until this is fixed. Owner:
 """
 
 
+def exhausted_runbook(catalog: Catalog, service: Service, slo: SLO) -> str:
+    alert, burn = service.budget_exhausted_alert(slo), service.slo_alert(slo)
+    labels = f'service="{service.name}",slo="{slo.name}"'
+    window = slo.window.human()
+    return f"""# {alert}
+
+{DRAFT_NOTE}
+{service.name} has spent the whole {window} error budget of its {slo.name} SLO: the SLO is broken for the window.
+Not an outage page: a ticket for team {service.team} to stop spending budget and plan reliability work.
+
+## Meaning
+`{BUDGET_REMAINING_RECORD}{{{labels}}} <= 0`: the share of bad requests over the last {slo.window}
+(`{error_ratio_record(slo.window)}`, from the counters) is at or above the error budget of
+{slo.error_budget:.4g}. It resolves by itself once enough bad requests age out of the window. The
+burn-rate alerts (`{burn}`) say how fast budget is being spent now; this one says it is gone.
+
+## Impact
+Users have had a worse {slo.name} than promised ({sli_words(slo)}) over the window. Every further error
+deepens the breach; there is no room left for risky deploys or experiments on {service.name}. Owner:
+team {service.team} ({catalog.channel_for_team(service.team)}).
+
+## Diagnosis
+1. Dashboard `{service.slo_dashboard_uid}` ({catalog.links.dashboard_url(service.slo_dashboard_uid)}): the
+   "error budget remaining" panel shows when it ran out.
+2. Remaining budget and the window's error ratio:
+   ```promql
+   {BUDGET_REMAINING_RECORD}{{{labels}}}
+   {error_ratio_record(slo.window)}{{{labels}}}
+   ```
+3. Which incidents spent it: the `{burn}` alerts of the window and their post-mortems.
+
+## Mitigation
+1. Freeze risky changes to {service.name} (feature deploys, experiments) until the budget recovers; keep fixes.
+2. Put the top causes from the diagnosis on team {service.team}'s plan.
+3. If the objective is wrong rather than the service, change it in the catalog with the owners' agreement.
+"""
+
+
 def drafts(catalog: Catalog) -> dict[str, str]:
     """Alert name -> draft runbook, for every generated alert."""
     found: dict[str, str] = {}
@@ -134,6 +172,7 @@ def drafts(catalog: Catalog) -> dict[str, str]:
             found[alert] = symptom_runbook(catalog, service, alert)
         for slo in service.slos:
             found[service.slo_alert(slo)] = slo_runbook(catalog, service, slo)
+            found[service.budget_exhausted_alert(slo)] = exhausted_runbook(catalog, service, slo)
     return found
 
 

@@ -16,7 +16,7 @@ from bongsu.binaries import MissingBinary, find
 from bongsu.catalog import Catalog, recording_windows
 from bongsu.generator import BuildOptions, Finding
 
-from alert_rules import custom, runbooks
+from alert_rules import buckets, custom, runbooks
 from alert_rules.rules import alert_names
 
 REQUIRED_LABELS = ("severity",)
@@ -92,9 +92,9 @@ def rule_lint(out: Path) -> list[Finding]:
     return [Finding("alert labels and annotations", not problems, "\n".join(problems))]
 
 
-def scrape_interval_finding(options: BuildOptions) -> list[Finding]:
+def scrape_interval_finding(catalog: Catalog, options: BuildOptions) -> list[Finding]:
     """rate() over the shortest window needs several scrapes in it, or the fast page tier is blind."""
-    shortest = recording_windows()[0]
+    shortest = (recording_windows(catalog) or recording_windows())[0]
     ok = shortest.ms >= 4 * options.scrape_interval.ms
     detail = "" if ok else (f"the shortest SLO window {shortest} holds fewer than 4 scrapes at scrape_interval "
                             f"{options.scrape_interval}: rate() there is empty or noisy and the "
@@ -112,5 +112,5 @@ def runbook_findings(catalog: Catalog) -> list[Finding]:
 
 def run_all(catalog: Catalog, options: BuildOptions) -> list[Finding]:
     out = options.out
-    return [*promtool_findings(out), *amtool_findings(out), *rule_lint(out), *scrape_interval_finding(options),
-            *runbook_findings(catalog)]
+    return [*promtool_findings(out), *amtool_findings(out), *rule_lint(out), *scrape_interval_finding(catalog, options),
+            *runbook_findings(catalog), *buckets.findings(catalog)]

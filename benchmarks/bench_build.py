@@ -45,16 +45,18 @@ def catalog_text(services: int) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def rule_counts(out: Path) -> tuple[int, int, int]:
-    """(recording rules, alerting rules, SLO groups) in the generated rule files."""
-    records = alerts = slo_groups = 0
+def rule_counts(out: Path) -> tuple[int, int, int, int]:
+    """(recording rules, alerting rules, SLO groups, symptom rules) in the generated rule files."""
+    records = alerts = slo_groups = symptoms = 0
     for path in (out / "prometheus" / "rules").glob("bongsu-*.yaml"):
         for group in yaml.load(path.read_text(), Loader=yaml.CSafeLoader)["groups"]:
-            slo_groups += group["name"].startswith("bongsu-slo-")
+            slo = group["name"].startswith("bongsu-slo-")
+            slo_groups += slo
+            symptoms += 0 if slo else len(group["rules"])
             for rule in group["rules"]:
                 records += "record" in rule
                 alerts += "alert" in rule
-    return records, alerts, slo_groups
+    return records, alerts, slo_groups, symptoms
 
 
 class _PyYamlDumper(yaml.CSafeDumper):
@@ -70,6 +72,9 @@ def documents(catalog: Catalog) -> list[dict]:
     for service in catalog.services:
         found.append({"groups": rules.service_groups(catalog, service)})
         found.append(rule_tests.service_tests(catalog, service, f"../rules/bongsu-{service.name}.yaml"))
+        slo_tests = rule_tests.slo_test_file(catalog, service, f"../rules/bongsu-{service.name}.yaml")
+        if slo_tests is not None:
+            found.append(slo_tests)
     return found
 
 
@@ -101,15 +106,14 @@ def main() -> None:
         full = subprocess.run([sys.executable, "-m", "bongsu", "build", "--catalog", str(catalog_file),
                                "--out", str(folder / "full")], capture_output=True, text=True)
         full_seconds = time.perf_counter() - started
-        records, alerts, slo_groups = rule_counts(folder / "alerting-0")
-        symptom = 2 * args.services
+        records, alerts, slo_groups, symptom = rule_counts(folder / "alerting-0")
         per_slo = (records + alerts - symptom) / slo_groups
         files = sum(1 for p in (folder / "alerting-0").rglob("*") if p.is_file())
         size = sum(p.stat().st_size for p in (folder / "alerting-0").rglob("*") if p.is_file()) / 2**20
     print(f"catalog: {args.services} services x 2 SLOs = {slo_groups} SLOs, {TEAMS} teams; {args.rounds} rounds")
     print(f"rules: {records} recording + {alerts} alerting = {records + alerts} "
-          f"({per_slo:g} per SLO: 7 error ratios + 7 request rates + 4 burn-rate tiers; "
-          f"+2 symptom alerts per service)")
+          f"({per_slo:g} per SLO: 7 error ratios + 7 request rates + 4 burn-rate tiers + SLO-window ratio, "
+          f"remaining budget, BudgetExhausted; + {symptom / args.services:g} symptom rules per service)")
     print(f"alerting output: {files} files, {size:.1f} MiB")
     medians = {name: statistics.median(values) for name, values in timings.items()}
     for name, values in timings.items():

@@ -109,29 +109,92 @@ class _Strict(BaseModel):
 
 @dataclass(frozen=True)
 class BurnRateTier:
-    """One multi-window burn-rate alert tier (SRE Workbook), scaled to the SLO window."""
+    """One multi-window burn-rate alert tier (SRE Workbook): alert when both windows burn above `burn`.
+
+    The burn factor is fixed (the Workbook's 14.4, 6, 3, 1); what scales with the SLO window is the
+    windows (Pyrra's approach), so every tier spends the same share of any window's budget.
+    """
 
     severity: Literal["page", "ticket"]
     long: Duration
     short: Duration
-    budget_consumed: float  # share of the whole window's budget this tier spends before alerting
+    burn: float
 
-    def factor(self, window: Duration) -> float:
-        return round(self.budget_consumed * window.ms / self.long.ms, 4)
+    def factor(self, window: Duration | None = None) -> float:
+        """The burn rate both windows must exceed; the same for every SLO window."""
+        return self.burn
+
+    def budget_consumed(self, window: Duration) -> float:
+        """Share of the window's budget spent at the threshold burn before the long window fills."""
+        return self.burn * self.long.ms / window.ms
 
     @property
     def windows(self) -> str:
         return f"{self.long}/{self.short}"
 
 
-# The Workbook's page tiers, Sloth's 1d/2h ticket and the Workbook's 3d/6h ticket. For a 30-day SLO
-# the factors are 14.4, 6, 3 and 1.
+# The Workbook's tiers for its 30-day reference window: its two pages, Sloth's 1d/2h ticket and the
+# Workbook's 3d/6h ticket (2%, 5%, 10% and 10% of the budget). `SLO.burn_rate_tiers` scales their
+# windows to the SLO window.
+REFERENCE_WINDOW = Duration.parse("30d")
 TIERS: tuple[BurnRateTier, ...] = (
-    BurnRateTier("page", Duration.parse("1h"), Duration.parse("5m"), 0.02),
-    BurnRateTier("page", Duration.parse("6h"), Duration.parse("30m"), 0.05),
-    BurnRateTier("ticket", Duration.parse("1d"), Duration.parse("2h"), 0.10),
-    BurnRateTier("ticket", Duration.parse("3d"), Duration.parse("6h"), 0.10),
+    BurnRateTier("page", Duration.parse("1h"), Duration.parse("5m"), 14.4),
+    BurnRateTier("page", Duration.parse("6h"), Duration.parse("30m"), 6.0),
+    BurnRateTier("ticket", Duration.parse("1d"), Duration.parse("2h"), 3.0),
+    BurnRateTier("ticket", Duration.parse("3d"), Duration.parse("6h"), 1.0),
 )
+# No window is shorter than this: rate() needs several scrapes in it (`bongsu check` compares it with
+# the scrape interval), and generated tests step in whole minutes.
+MIN_WINDOW = Duration.parse("5m")
+_MINUTE_MS = 60_000
+
+
+def _scaled(window: Duration, by: float) -> Duration:
+    """`window` x `by`, in whole minutes, never under MIN_WINDOW."""
+    return Duration(max(MIN_WINDOW.ms, round(window.ms * by / _MINUTE_MS) * _MINUTE_MS))
+
+
+def scaled_tiers(window: Duration) -> tuple[BurnRateTier, ...]:
+    """The reference tiers with windows scaled to `window` (identical at 30d), factors unchanged."""
+    by = window.ms / REFERENCE_WINDOW.ms
+    tiers = []
+    for tier in TIERS:
+        long = _scaled(tier.long, by)
+        tiers.append(BurnRateTier(tier.severity, long, min(long, _scaled(tier.short, by)), tier.burn))
+    return tuple(tiers)
+
+
+# An SLO per route reads one regex over this many templates at most: a bounded list, not a label
+# with unbounded values.
+MAX_SLO_ROUTES = 20
+
+
+class TierSpec(_Strict):
+    """A catalog override of one burn-rate tier (`slos[].tiers[]`)."""
+
+    severity: Literal["page", "ticket"]
+    long_window: DurationField
+    short_window: DurationField | None = Field(
+        default=None, description="default: long_window / 12, at least MIN_WINDOW")
+    factor: float = Field(gt=0, description="burn rate both windows must exceed (14.4 = 2% of a 30d budget in 1h)")
+
+    @field_validator("long_window", "short_window")
+    @classmethod
+    def _whole_minutes(cls, value: Duration | None) -> Duration | None:
+        if value is not None and value.ms % _MINUTE_MS:
+            raise ValueError(f"{value} is not a whole number of minutes; alert windows are whole minutes")
+        return value
+
+    @model_validator(mode="after")
+    def _short_within_long(self) -> TierSpec:
+        if self.short_window is not None and self.short_window > self.long_window:
+            raise ValueError(f"short_window {self.short_window} is longer than long_window {self.long_window}; "
+                             "the short window is the one that resets the alert quickly")
+        return self
+
+    def tier(self) -> BurnRateTier:
+        short = self.short_window or min(self.long_window, _scaled(self.long_window, 1 / 12))
+        return BurnRateTier(self.severity, self.long_window, short, self.factor)
 
 
 class SlackSettings(_Strict):
@@ -236,11 +299,50 @@ class SLO(_Strict):
         default=0.05, ge=0,
         description="requests/second over the long window below which burn-rate alerts stay silent")
     description: str = ""
+    tiers: list[TierSpec] | None = Field(
+        default=None, description="replaces the default tiers (Workbook tiers scaled to the window)")
+    routes: list[str] | None = Field(
+        default=None, min_length=1, max_length=MAX_SLO_ROUTES,
+        description="only these `http_route` templates count towards the SLO (default: every route)")
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return _check_name(value)
+
+    @field_validator("routes")
+    @classmethod
+    def _route_templates(cls, value: list[str] | None) -> list[str] | None:
+        for index, route in enumerate(value or []):
+            if not route or any(c in route for c in '"\\\n'):
+                raise ValueError(f"routes[{index}] {route!r} must be a route template like '/orders/{{id}}', "
+                                 "without quotes, backslashes or line breaks")
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("routes lists a route twice")
+        return value
+
+    def route_matcher(self) -> str:
+        """`,http_route=~"..."` selecting this SLO's routes (empty without `routes`), to splice into a
+        selector. PromQL regexes are anchored RE2; each template is matched literally."""
+        if not self.routes:
+            return ""
+        pattern = "|".join(re.escape(route) for route in self.routes).replace("\\", "\\\\")
+        return f',http_route=~"{pattern}"'
+
+    @field_validator("tiers")
+    @classmethod
+    def _distinct_tiers(cls, value: list[TierSpec] | None) -> list[TierSpec] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("an empty tiers list would never alert; leave `tiers` out for the defaults")
+            seen: dict[str, int] = {}
+            for index, spec in enumerate(value):
+                windows = spec.tier().windows
+                if windows in seen:
+                    raise ValueError(f"tiers[{index}] repeats the {windows} windows of tiers[{seen[windows]}]; "
+                                     "each tier needs its own pair of windows (they label the alert)")
+                seen[windows] = index
+        return value
 
     @field_validator("objective")
     @classmethod
@@ -262,6 +364,18 @@ class SLO(_Strict):
     def error_budget(self) -> float:
         """Allowed share of bad requests, e.g. 0.001 for 99.9."""
         return round(1 - self.objective / 100, 10)
+
+    @property
+    def burn_rate_tiers(self) -> tuple[BurnRateTier, ...]:
+        """The catalog's `tiers`, or the Workbook's scaled to this SLO's window."""
+        if self.tiers is not None:
+            return tuple(spec.tier() for spec in self.tiers)
+        return scaled_tiers(self.window)
+
+    @property
+    def recording_windows(self) -> list[Duration]:
+        """Every window one of this SLO's tiers reads, shortest first."""
+        return sorted({w for tier in self.burn_rate_tiers for w in (tier.long, tier.short)})
 
 
 class CommandRollback(_Strict):
@@ -292,6 +406,9 @@ class Service(_Strict):
     selector: dict[str, str] | None = Field(
         default=None, description="label matchers selecting the service's metrics; default {job: <name>}")
     histogram_buckets: list[float] = Field(default_factory=list, description="buckets added to the SDK's defaults")
+    metrics_sample: str | None = Field(
+        default=None, description="a recorded /metrics of the service (path relative to the catalog); "
+                                  "`bongsu check` verifies its latency thresholds are exported buckets")
     slos: list[SLO] = Field(default_factory=list)
     rollback: Rollback | None = Field(default=None, description="how to roll the service back (docs/recovery.md)")
 
@@ -323,6 +440,11 @@ class Service(_Strict):
         return f"{camel(self.name)}MetricsAbsent"
 
     @property
+    def kubernetes_name(self) -> str:
+        """The name of the service's PrometheusRule (and other objects Bongsu writes for it)."""
+        return kubernetes_object_name(f"bongsu-{self.name}")
+
+    @property
     def red_dashboard_uid(self) -> str:
         return f"bongsu-red-{self.name}"
 
@@ -333,6 +455,10 @@ class Service(_Strict):
     def slo_alert(self, slo: SLO) -> str:
         """One alert name per SLO; each tier is a separate rule labelled with its windows."""
         return f"{camel(self.name)}{camel(slo.name)}BudgetBurn"
+
+    def budget_exhausted_alert(self, slo: SLO) -> str:
+        """The ticket once the SLO window's whole error budget is spent."""
+        return f"{camel(self.name)}{camel(slo.name)}BudgetExhausted"
 
 
 class Experiment(_Strict):
@@ -378,6 +504,7 @@ class Catalog(_Strict):
                         f"boundary of {service.name!r} (buckets: "
                         f"{', '.join(_seconds_text(b) for b in service.buckets)}); "
                         "pick one of those or add it to the service's histogram_buckets")
+        problems += _derived_name_clashes(self.services)
         services = {s.name for s in self.services}
         for i, experiment in enumerate(self.experiments):
             if experiment.service not in services:
@@ -401,6 +528,42 @@ class Catalog(_Strict):
 
     def slos(self) -> list[tuple[Service, SLO]]:
         return [(service, slo) for service in self.services for slo in service.slos]
+
+
+def kubernetes_object_name(text: str) -> str:
+    """A DNS-1123 name for a Kubernetes object: lower case, `-` for anything else, at most 253 chars."""
+    return re.sub(r"[^a-z0-9-]", "-", text.lower()).strip("-")[:253]
+
+
+# Kubernetes objects Bongsu names itself, which no service's objects may take.
+RESERVED_KUBERNETES_NAMES = {"bongsu-handwritten": "the hand-written rules' PrometheusRule"}
+
+
+def _derived_name_clashes(services: list[Service]) -> list[str]:
+    """Names derived from different entries that come out equal after camel-casing or Kubernetes
+    normalising (`order-api` and `order_api`; `order` + SLO `api-availability` and `order-api` +
+    `availability`): one alert, runbook or PrometheusRule would silently overwrite the other's."""
+    problems: list[str] = []
+    owners: dict[tuple[str, str], tuple[str, str]] = {
+        ("Kubernetes object", name): ("", what) for name, what in RESERVED_KUBERNETES_NAMES.items()}
+
+    def claim(kind: str, name: str, where: str, owner: str) -> None:
+        first = owners.setdefault((kind, name), (where, owner))
+        if first != (where, owner) and first[0] != where:
+            other = f"{first[1]} at {first[0]}" if first[0] else first[1]
+            problems.append(f"{where}: {owner} derives the {kind} {name!r}, which {other} derives too; "
+                            "rename one of them")
+
+    for i, service in enumerate(services):
+        where, owner = f"services[{i}].name", f"service {service.name!r}"
+        for alert in (service.target_down_alert, service.metrics_absent_alert):
+            claim("alert name and runbook", alert, where, owner)
+        claim("Kubernetes object", service.kubernetes_name, where, owner)
+        for j, slo in enumerate(service.slos):
+            for alert in (service.slo_alert(slo), service.budget_exhausted_alert(slo)):
+                claim("alert name and runbook", alert, f"services[{i}].slos[{j}].name",
+                      f"SLO {slo.name!r} of service {service.name!r}")
+    return problems
 
 
 def _seconds_text(seconds: float) -> str:
@@ -487,16 +650,38 @@ KUBERNETES_SERVICE_LABEL = "app.kubernetes.io/name"
 KUBERNETES_METRICS_PORT = "http"
 
 
+RATIO_RECORD_PREFIX = "slo:sli_error:ratio_rate"
+RATE_RECORD_PREFIX = "slo:requests:rate"
+
+
 def error_ratio_record(window: Duration) -> str:
     """Recording rule holding an SLO's bad-request ratio over `window`, labelled service and slo."""
-    return f"slo:sli_error:ratio_rate{window}"
+    return f"{RATIO_RECORD_PREFIX}{window}"
 
 
 def request_rate_record(window: Duration) -> str:
     """Recording rule holding a service's request rate over `window` (for low-traffic gating)."""
-    return f"slo:requests:rate{window}"
+    return f"{RATE_RECORD_PREFIX}{window}"
 
 
-def recording_windows() -> list[Duration]:
-    """Every window some tier needs, shortest first."""
-    return sorted({w for tier in TIERS for w in (tier.long, tier.short)})
+# Share of the SLO window's error budget not yet spent, labelled service and slo: 1 untouched, 0 spent.
+BUDGET_REMAINING_RECORD = "slo:error_budget_remaining:ratio"
+
+
+def is_window_record(name: str) -> bool:
+    """An SLO recording over some window: which windows exist depends on each SLO's window and tiers."""
+    for prefix in (RATIO_RECORD_PREFIX, RATE_RECORD_PREFIX):
+        if name.startswith(prefix):
+            try:
+                Duration.parse(name[len(prefix):])
+            except ValueError:
+                return False
+            return True
+    return False
+
+
+def recording_windows(catalog: Catalog | None = None) -> list[Duration]:
+    """Every window some tier of the catalog reads (the 30-day reference tiers' without one), shortest first."""
+    if catalog is None:
+        return sorted({w for tier in TIERS for w in (tier.long, tier.short)})
+    return sorted({w for _, slo in catalog.slos() for w in slo.recording_windows})

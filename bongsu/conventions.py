@@ -57,7 +57,11 @@ HTTP_RESPONSE_STATUS_CODE = "http_response_status_code"
 HTTP_DURATION_LABELS = (HTTP_REQUEST_METHOD, HTTP_ROUTE, HTTP_RESPONSE_STATUS_CODE)
 ROUTE_UNMATCHED = "unmatched"
 """The http_route of every request no route template matched."""
-SERVER_ERROR_MATCHER = f'{HTTP_RESPONSE_STATUS_CODE}=~"5.."'
+# The label value the SDK writes into every label of the one series a metric folds into past its cap
+# (instrumentation/guard.py). Its status is unknown once folded, so availability counts it as failed:
+# a 5xx folded there must not pass as a success.
+OVERFLOW_LABEL_VALUE = "__overflow__"
+SERVER_ERROR_MATCHER = f'{HTTP_RESPONSE_STATUS_CODE}=~"5..|{OVERFLOW_LABEL_VALUE}"'
 """What counts as a failed request, everywhere: availability SLOs, RED error ratios, drill measurements."""
 
 

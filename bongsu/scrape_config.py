@@ -14,6 +14,10 @@ from bongsu.catalog import Catalog
 from bongsu.generator import BuildOptions, Finding, Generator
 
 
+# Where Prometheus listens unless `BuildOptions.targets["prometheus"]` says otherwise (its default port).
+PROMETHEUS_SELF = ["127.0.0.1:9090"]
+
+
 def prometheus_config(catalog: Catalog, options: BuildOptions) -> dict[str, Any]:
     jobs = [
         {
@@ -26,10 +30,12 @@ def prometheus_config(catalog: Catalog, options: BuildOptions) -> dict[str, Any]
         }
         for index, service in enumerate(catalog.services)
     ]
-    # Bongsu's own parts are scraped too, so the self-health dashboard has data.
+    # Bongsu's own parts are scraped too, so the self-health dashboard has data. Prometheus always:
+    # BongsuRuleEvaluationFailures (in every build) reads Prometheus' own metrics.
     for job in ("notifier", "prometheus", "alertmanager"):
-        if options.targets.get(job):
-            jobs.append({"job_name": job, "static_configs": [{"targets": options.targets[job]}]})
+        targets = options.targets.get(job) or (PROMETHEUS_SELF if job == "prometheus" else None)
+        if targets:
+            jobs.append({"job_name": job, "static_configs": [{"targets": targets}]})
     return {
         "global": {
             "scrape_interval": str(options.scrape_interval),

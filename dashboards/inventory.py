@@ -9,7 +9,13 @@ from __future__ import annotations
 from functools import cache
 
 from bongsu import conventions
-from bongsu.catalog import error_ratio_record, recording_windows, request_rate_record
+from bongsu.catalog import (
+    BUDGET_REMAINING_RECORD,
+    error_ratio_record,
+    is_window_record,
+    recording_windows,
+    request_rate_record,
+)
 
 # The SDK's and the notifier's metrics: name -> Prometheus type.
 CONTRACT_METRICS: dict[str, str] = conventions.CONTRACT_METRICS
@@ -26,8 +32,9 @@ def known_metrics() -> frozenset[str]:
         names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"} if kind == "histogram" else {name}
     for window in recording_windows():
         names |= {error_ratio_record(window), request_rate_record(window)}
+    names.add(BUDGET_REMAINING_RECORD)
     return frozenset(names)
 
 
 def is_known(name: str) -> bool:
-    return name in known_metrics() or name.startswith(STANDARD_PREFIXES)
+    return name in known_metrics() or name.startswith(STANDARD_PREFIXES) or is_window_record(name)

@@ -7,19 +7,19 @@ generator writes, so the dashboard shows exactly what the alerts evaluate.
 from __future__ import annotations
 
 from bongsu.catalog import (
+    BUDGET_REMAINING_RECORD,
     OVERVIEW_DASHBOARD_UID,
+    MIN_WINDOW,
     SLO,
-    TIERS,
     Catalog,
-    Duration,
     Service,
     error_ratio_record,
 )
 
 from dashboards.panels import Board, Query, board, dashboard, fixed_variable, link, timeseries
 
-SHORT = Duration.parse("5m")
-
+# The shortest window every SLO with the default tiers records (the overview charts it for all of them).
+SHORT = MIN_WINDOW
 
 def slo_labels(slo: SLO) -> str:
     return f'service="$service",slo="{slo.name}"'
@@ -28,19 +28,19 @@ def slo_labels(slo: SLO) -> str:
 def budget_remaining(slo: SLO, labels: str) -> str:
     """Share of the window's error budget not yet spent: 1 at the start, 0 when spent, below 0 over.
 
-    The window's error ratio is the time average of the 5-minute ratio over the whole SLO window (as
-    Sloth does), so no recording rule over 30 days is needed.
+    The recording the alert rules write (`BUDGET_REMAINING_RECORD`), from the counters over the whole
+    SLO window, so the panel, the BudgetExhausted ticket and the Slack message show the same number.
     """
-    return (f"1 - avg_over_time({error_ratio_record(SHORT)}{{{labels}}}[{slo.window}]) "
-            f"/ {slo.error_budget:g}")
+    return f"{BUDGET_REMAINING_RECORD}{{{labels}}}"
 
 
 def _slo_row(service: Service, slo: SLO) -> tuple[str, list, list]:
     labels = slo_labels(slo)
+    short, long = slo.recording_windows[0], slo.burn_rate_tiers[0].long
     what = (f"requests faster than {slo.threshold}" if slo.threshold else "requests without a 5xx")
     sli = timeseries(
-        f"{slo.name}: SLI vs objective", [Query(f"1 - {error_ratio_record(SHORT)}{{{labels}}}", "SLI (5m)"),
-                             Query(f"1 - {error_ratio_record(Duration.parse('1h'))}{{{labels}}}", "SLI (1h)")],
+        f"{slo.name}: SLI vs objective", [Query(f"1 - {error_ratio_record(short)}{{{labels}}}", f"SLI ({short})"),
+                             Query(f"1 - {error_ratio_record(long)}{{{labels}}}", f"SLI ({long})")],
         "percentunit", maximum=1, thresholds=[("red", None), ("green", slo.objective / 100)],
         description=f"Share of {what}. The line is the objective, {slo.objective:g}%.")
     budget = timeseries(
@@ -50,13 +50,13 @@ def _slo_row(service: Service, slo: SLO) -> tuple[str, list, list]:
                     "below 0 the SLO is broken for the window.")
     tiers = [
         timeseries(
-            f"{slo.name}: burn rate {tier.windows} ({tier.severity}, {tier.factor(slo.window):g}x)",
+            f"{slo.name}: burn rate {tier.windows} ({tier.severity}, {tier.factor():g}x)",
             [Query(f"{error_ratio_record(window)}{{{labels}}} / {slo.error_budget:g}", f"{window} window")
              for window in (tier.long, tier.short)],
-            "suffix:x", minimum=0, thresholds=[("green", None), ("red", tier.factor(slo.window))],
+            "suffix:x", minimum=0, thresholds=[("green", None), ("red", tier.factor())],
             description=f"How fast the budget burns (1x spends it exactly over {slo.window}). The {tier.severity} "
-                        f"alert fires when both windows are above {tier.factor(slo.window):g}x.")
-        for tier in TIERS
+                        f"alert fires when both windows are above {tier.factor():g}x.")
+        for tier in slo.burn_rate_tiers
     ]
     firing = timeseries(
         f"{slo.name}: alerts", [Query(f'sum by (alertstate, severity) (ALERTS{{alertname="{service.slo_alert(slo)}"}})',
@@ -78,7 +78,9 @@ def slo_board(catalog: Catalog, service: Service) -> Board:
         description=f"Service level objectives of {service.name}, with the burn rates the alerts use.",
         variables=[fixed_variable("service", service.name, "Service")], links=links,
         tags=["slo", f"service:{service.name}", f"team:{service.team}"],
-        alertnames=[service.slo_alert(slo) for slo in service.slos] or [service.target_down_alert],
+        alertnames=[alert for slo in service.slos
+                    for alert in (service.slo_alert(slo), service.budget_exhausted_alert(slo))]
+        or [service.target_down_alert],
         since="now-6h",
     )
     team = catalog.team(service.team)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from bongsu import conventions
 from instrumentation.selfmetrics import CARDINALITY_OVERFLOW
 
-OVERFLOW = "__overflow__"
+OVERFLOW = conventions.OVERFLOW_LABEL_VALUE
 DEFAULT_MAX_SERIES = 2000
 
 

@@ -92,9 +92,13 @@ def test_invalid_yaml_names_the_line() -> None:
     assert found[0][0].startswith("line ")
 
 
-def test_tiers_scale_with_the_window() -> None:
-    assert [t.factor(Duration.parse("30d")) for t in TIERS] == [14.4, 6.0, 3.0, 1.0]
-    assert [t.factor(Duration.parse("28d")) for t in TIERS] == [13.44, 5.6, 2.8, 0.9333]
+def test_tier_windows_scale_with_the_window_and_factors_stay() -> None:
+    from bongsu.catalog import scaled_tiers
+
+    assert [t.factor() for t in TIERS] == [14.4, 6.0, 3.0, 1.0]
+    assert scaled_tiers(Duration.parse("30d")) == TIERS
+    assert [t.windows for t in scaled_tiers(Duration.parse("28d"))] == ["56m/5m", "336m/28m", "1344m/112m", "4032m/336m"]
+    assert [t.factor() for t in scaled_tiers(Duration.parse("28d"))] == [14.4, 6.0, 3.0, 1.0]
 
 
 @pytest.mark.parametrize("text,ms,spelled", [("30d", 2_592_000_000, "30d"), ("1h30m", 5_400_000, "90m"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,12 @@ def tool(name: str) -> Path:
         return find(name)
     except MissingBinary as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+def promtool_test(*files: Path) -> subprocess.CompletedProcess:
+    """`promtool test rules` on generated or mutated test files; the caller asserts on the outcome."""
+    return subprocess.run([str(tool("promtool")), "test", "rules", *map(str, files)], capture_output=True,
+                          text=True, timeout=600)
 
 
 def options(out: Path, **overrides: object) -> BuildOptions:

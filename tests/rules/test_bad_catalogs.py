@@ -23,6 +23,13 @@ services:
       - {name: availability, sli: http_availability, objective: 99.5}
 """
 
+
+
+def tiered(tiers: str) -> str:
+    """The good catalog with its SLO's tiers overridden."""
+    return GOOD_SERVICE.replace("objective: 99.5}", "objective: 99.5, tiers: [" + tiers + "]}")
+
+
 # (what is wrong, catalog text, where the error must point, words the message must contain)
 CASES = [
     ("objective of 100", GOOD_SERVICE.replace("objective: 99.5", "objective: 100"),
@@ -53,8 +60,20 @@ CASES = [
      "services[0].slos[0].threshold", "not a histogram bucket boundary"),
     ("tier impossible at this objective", GOOD_SERVICE.replace("objective: 99.5", "objective: 90"),
      "services[0].slos[0].objective", "1h/5m page tier impossible"),
-    ("SLO window shorter than a tier", GOOD_SERVICE.replace("objective: 99.5}", "objective: 99.5, window: 1d}"),
-     "services[0].slos[0].window", "shorter than the 3d/6h ticket tier"),
+    ("tier firing while the budget lasts", tiered("{severity: page, long_window: 1h, factor: 14.4}, "
+                                                  "{severity: ticket, long_window: 3d, factor: 0.7}"),
+     "services[0].slos[0].tiers[1].factor", "while the budget would last the 30d window"),
+    ("tier firing after the budget is gone", tiered("{severity: ticket, long_window: 3d, factor: 20}"),
+     "services[0].slos[0].tiers[0]", "fires only after 200% of the 30d budget is spent"),
+    ("tier window not in whole minutes", tiered("{severity: page, long_window: 90s, factor: 14.4}"),
+     "services[0].slos[0].tiers[0].long_window", "not a whole number of minutes"),
+    ("short window longer than the long", tiered("{severity: page, long_window: 1h, short_window: 2h, factor: 14.4}"),
+     "services[0].slos[0].tiers[0]", "short_window 2h is longer than long_window 1h"),
+    ("two tiers on the same windows", tiered("{severity: page, long_window: 1h, factor: 14.4}, "
+                                            "{severity: ticket, long_window: 1h, short_window: 5m, factor: 3}"),
+     "services[0].slos[0].tiers", "tiers[1] repeats the 1h/5m windows of tiers[0]"),
+    ("misspelt tier key", tiered("{severity: page, long: 1h, factor: 14.4}"),
+     "services[0].slos[0].tiers[0].long", "unknown key"),
 ]
 
 
@@ -74,10 +93,11 @@ def test_bad_catalog_is_located(tmp_path: Path, command: str, what: str, text: s
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(GOOD_SERVICE.replace("objective: 99.5}", "objective: 90}\n      - {name: b, sli: http_availability, objective: 99, window: 12h}"))
+    catalog.write_text(GOOD_SERVICE.replace("objective: 99.5}", "objective: 90}\n      - {name: b, sli: http_availability, "
+                                            "objective: 99, tiers: [{severity: page, long_window: 1h, factor: 0.5}]}"))
     result = CliRunner().invoke(app, ["build", "--catalog", str(catalog), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert "services[0].slos[0].objective" in result.output and "services[0].slos[1].window" in result.output
+    assert "services[0].slos[0].objective" in result.output and "services[0].slos[1].tiers[0].factor" in result.output
 
 
 def test_the_installed_command_reports_without_a_traceback(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ def test_bongsu_check_passes_on_the_demo_catalog() -> None:
     assert result.exit_code == 0, result.output
     for expected in ("promtool check rules", "promtool test rules", "amtool check-config",
                      "amtool route: payments availability page reaches team payments",
-                     "alert labels and annotations", "runbooks for 9 alerts"):
+                     "alert labels and annotations", "runbooks for 13 alerts"):
         assert f"ok   {expected}" in result.output, result.output
 
 
@@ -90,13 +90,13 @@ def test_a_handwritten_alert_without_labels_fails_the_lint(tmp_path: Path, built
     assert not lint.ok and "Naked lacks label severity, annotation summary" in lint.detail
 
 
-def test_a_scrape_interval_too_long_for_the_5m_window_fails_check(tmp_path: Path) -> None:
+def test_a_scrape_interval_too_long_for_the_5m_window_fails_check(tmp_path: Path, catalog) -> None:
     from bongsu.catalog import Duration
     from alert_rules.verify import scrape_interval_finding
 
     from tests.rules.conftest import options
 
-    (ok,) = scrape_interval_finding(options(tmp_path, scrape_interval=Duration.parse("1m")))
+    (ok,) = scrape_interval_finding(catalog, options(tmp_path, scrape_interval=Duration.parse("1m")))
     assert ok.ok
-    (bad,) = scrape_interval_finding(options(tmp_path, scrape_interval=Duration.parse("2m")))
+    (bad,) = scrape_interval_finding(catalog, options(tmp_path, scrape_interval=Duration.parse("2m")))
     assert not bad.ok and "scrape at least every 75s" in bad.detail

@@ -18,6 +18,7 @@ def test_rule_files_per_service_and_handwritten(built: Path, catalog: Catalog) -
                             "handwritten-bongsu-self.rules.yaml"])
     tests = sorted(p.name for p in (built / "prometheus" / "tests").glob("*.yaml"))
     assert tests == sorted([*(f"bongsu-{s.name}.test.yaml" for s in catalog.services),
+                            *(f"bongsu-{s.name}.slos.test.yaml" for s in catalog.services),
                             "handwritten-bongsu-self.test.yaml"])
     # The copied hand-written test points at the copied rules.
     assert load_yaml(built / "prometheus" / "tests" / "handwritten-bongsu-self.test.yaml")["rule_files"] == [
@@ -55,13 +56,16 @@ def test_every_alert_has_routing_labels_and_annotations(built: Path, catalog: Ca
             assert rule["labels"]["team"] == service.team
             assert rule["labels"]["severity"] in ("page", "ticket")
             annotations = rule["annotations"]
+            burn = "long_window" in rule["labels"]
             assert set(annotations) == {"summary", "description", "runbook_url", "dashboard_url"}
             assert annotations["runbook_url"] == (
                 f"https://github.com/bongsu-dev/bongsu/blob/main/runbooks/{rule['alert']}.md")
             assert annotations["dashboard_url"].startswith("http://localhost:3000/d/bongsu-")
             if "slo" in rule["labels"]:
                 assert annotations["dashboard_url"].endswith(service.slo_dashboard_uid)
+            if burn:
                 assert "error budget" in annotations["description"]
+                assert 'query "slo:error_budget_remaining:ratio{' in annotations["description"]
                 assert "{{ $value" in annotations["description"] and "faster than sustainable" in (
                     annotations["description"])
     assert seen == set(alert_names(catalog))
@@ -74,7 +78,9 @@ def test_description_reads_in_plain_words(built: Path) -> None:
         "payments is burning the 30-day error budget of its availability SLO (99.9% of requests answered "
         'without a 5xx) {{ $value | printf "%.2f" }}x faster than sustainable over the last 1h, and still '
         "above the threshold over the last 5m. This page fires above 14.4x, which spends 2% of the budget "
-        "within 1h.")
+        'within 1h. Error budget left over the last 30d: {{ with query "slo:error_budget_remaining:ratio'
+        '{service=\\"payments\\",slo=\\"availability\\"}" }}{{ . | first | value | printf "%.3f" }}'
+        "{{ else }}unknown{{ end }} (1 = untouched, 0 = spent).")
 
 
 def test_latency_sli_reads_the_threshold_bucket_in_either_spelling(built: Path) -> None:
@@ -185,4 +191,4 @@ services:
     assert sorted(p.name for p in (tmp_path / "prometheus" / "rules").iterdir()) == [
         "bongsu-payments.yaml", "handwritten-bongsu-self.rules.yaml"]
     assert sorted(p.name for p in (tmp_path / "prometheus" / "tests").iterdir()) == [
-        "bongsu-payments.test.yaml", "handwritten-bongsu-self.test.yaml"]
+        "bongsu-payments.slos.test.yaml", "bongsu-payments.test.yaml", "handwritten-bongsu-self.test.yaml"]

@@ -20,7 +20,7 @@ def test_drafts_cover_every_alert_and_pass_the_runbook_check(tmp_path: Path, cat
     folder = tmp_path / "runbooks"
     result = CliRunner().invoke(app, ["runbooks", "scaffold", "--dir", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "8 draft(s) written" in result.output
+    assert "12 draft(s) written" in result.output
     # Hand-written alerts are not the catalog's: their runbooks come with them.
     shutil.copy(RUNBOOKS / "BongsuRuleEvaluationFailures.md", folder)
     monkeypatch.setenv("BONGSU_RUNBOOKS_DIR", str(folder))
@@ -38,7 +38,7 @@ def test_existing_runbooks_are_left_alone(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "PaymentsTargetDown.md").write_text("# PaymentsTargetDown\nours\n")
     result = CliRunner().invoke(app, ["runbooks", "scaffold", "--dir", str(folder)])
-    assert result.exit_code == 0 and "7 draft(s) written" in result.output
+    assert result.exit_code == 0 and "11 draft(s) written" in result.output
     assert (folder / "PaymentsTargetDown.md").read_text() == "# PaymentsTargetDown\nours\n"
     again = CliRunner().invoke(app, ["runbooks", "scaffold", "--dir", str(folder)])
     assert "0 draft(s) written" in again.output

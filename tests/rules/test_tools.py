@@ -34,21 +34,24 @@ def test_generated_unit_tests_pass_and_cover_every_slo_scenario(built: Path, cat
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(tests)
     for service in catalog.services:
-        names = [t["name"] for t in load_yaml(built / "prometheus" / "tests" / f"bongsu-{service.name}.test.yaml")["tests"]]
+        names = [t["name"] for t in
+                 load_yaml(built / "prometheus" / "tests" / f"bongsu-{service.name}.slos.test.yaml")["tests"]]
         for slo in service.slos:
             alert = service.slo_alert(slo)
             ours = [n for n in names if n.startswith(alert)]
-            for tier in TIERS:  # a burn just above and just below every tier's factor
-                assert sum(f"the {tier.windows} {tier.severity} tier" in n for n in ours) == 2, ours
+            for tier in slo.burn_rate_tiers:  # a burn just above and just below every tier's factor
+                assert sum(f"just above the {tier.windows} {tier.severity} tier" in n for n in ours) == 1, ours
+                assert sum(f"just below the {tier.windows} {tier.severity} tier" in n for n in ours) == 1, ours
             assert any("under the traffic floor" in n for n in ours)
-            assert any("short windows reset" in n for n in ours)
+            assert any("has reset" in n for n in ours)
+            assert any("budget lasts the window -> nothing fires" in n for n in ours)
 
 
 def _mutated_copy(built: Path, tmp_path: Path, alert: str = "PaymentsAvailabilityBudgetBurn") -> Path:
     """A copy of the built Prometheus files whose payments test file keeps only `alert`'s tests (speed)."""
     copy = tmp_path / "built"
     shutil.copytree(built / "prometheus", copy / "prometheus")
-    test_file = copy / "prometheus" / "tests" / "bongsu-payments.test.yaml"
+    test_file = copy / "prometheus" / "tests" / "bongsu-payments.slos.test.yaml"
     data = yaml.safe_load(test_file.read_text())
     data["tests"] = [t for t in data["tests"] if t["name"].startswith(alert)]
     test_file.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -80,7 +83,7 @@ def test_a_wrong_tier_threshold_fails_the_generated_tests(built: Path, tmp_path:
     rule_file = copy / "prometheus" / "rules" / "bongsu-payments.yaml"
     _set_factor(rule_file, service.slo_alert(slo), str(tier.long), tier.factor(slo.window) * scale)
     assert promtool("check", "rules", str(rule_file)).returncode == 0  # still valid rules, just wrong
-    result = promtool("test", "rules", str(copy / "prometheus" / "tests" / "bongsu-payments.test.yaml"))
+    result = promtool("test", "rules", str(copy / "prometheus" / "tests" / "bongsu-payments.slos.test.yaml"))
     assert result.returncode != 0, "the generated tests did not notice a wrong threshold"
     assert f"the {tier.windows} {tier.severity} tier" in result.stdout + result.stderr
 
@@ -94,7 +97,7 @@ def test_dropping_the_traffic_gate_fails_the_generated_tests(built: Path, tmp_pa
             if "alert" in rule and "slo:requests:" in rule["expr"]:
                 rule["expr"] = rule["expr"].rsplit("\nand on(service, slo)\nslo:requests:", 1)[0]
     rule_file.write_text(yaml.safe_dump(data, sort_keys=False))
-    result = promtool("test", "rules", str(copy / "prometheus" / "tests" / "bongsu-payments.test.yaml"))
+    result = promtool("test", "rules", str(copy / "prometheus" / "tests" / "bongsu-payments.slos.test.yaml"))
     assert result.returncode != 0 and "traffic floor" in result.stdout + result.stderr
 
 
@@ -136,8 +139,8 @@ def test_check_reports_only_the_failing_test_file(built: Path, tmp_path: Path) -
     findings = {f.check.split(" (")[0]: f for f in promtool_findings(copy)}
     assert findings["promtool check rules"].ok
     failed = findings["promtool test rules"]
-    assert not failed.ok and "bongsu-payments.test.yaml" in failed.detail
-    assert "bongsu-orders.test.yaml" not in failed.detail
+    assert not failed.ok and "bongsu-payments.slos.test.yaml" in failed.detail
+    assert "bongsu-orders.slos.test.yaml" not in failed.detail and "bongsu-payments.test.yaml" not in failed.detail
 
 
 ODD_CATALOG = """
@@ -165,10 +168,13 @@ def test_generated_tests_hold_for_other_windows_objectives_floors_and_selectors(
     from tests.rules.conftest import options
 
     generate(parse_catalog(ODD_CATALOG), options(tmp_path))
-    test_file = tmp_path / "prometheus" / "tests" / "bongsu-edge-api.test.yaml"
+    test_file = tmp_path / "prometheus" / "tests" / "bongsu-edge-api.slos.test.yaml"
     result = promtool("test", "rules", str(test_file))
     assert result.returncode == 0, result.stdout + result.stderr
     names = [t["name"] for t in load_yaml(test_file)["tests"]]
     assert not any(n.startswith("EdgeApiAvailLooseBudgetBurn") and "traffic floor" in n for n in names)
-    assert sum("just above the 1h/5m page tier" in n for n in names) == 3  # not at objective 93.5
-    assert sum("short windows reset" in n for n in names) == 3
+    assert sum(n.startswith("EdgeApiAvailLooseBudgetBurn: sustained burn") and "just above" in n
+               for n in names) == 3  # not the 14.4x page at objective 93.5
+    for slo in parse_catalog(ODD_CATALOG).services[0].slos:  # windows scaled to each SLO's window
+        first = slo.burn_rate_tiers[0]
+        assert any(f"just above the {first.windows}" in n for n in names) == (slo.name != "avail-loose")
