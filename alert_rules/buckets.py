@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bongsu.build import Finding
+from bongsu.generator import Finding
 from bongsu.catalog import Catalog, Service
 
 from alert_rules.rules import REQUESTS

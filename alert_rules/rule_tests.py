@@ -492,7 +492,7 @@ def symptom_tests(catalog: Catalog, service: Service) -> list[dict]:
          "interval": "1m", "input_series": [up, *with_traffic],
          "alert_rule_test": [{"eval_time": f"{absent_minutes}m", "alertname": absent_name, "exp_alerts": []}]},
     ]
-    for name, rule in buckets.items():
+    for name in buckets:
         others = sorted({seconds for other, seconds in thresholds.items() if seconds != thresholds[name]})
         # Every request slower than any bucket but the +Inf one: the threshold bucket is simply not there.
         tests.append({
