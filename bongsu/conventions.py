@@ -126,6 +126,25 @@ METRICS_TOKEN = _var("BONGSU_METRICS_TOKEN", "SDK",
                      "When set, /metrics needs `Authorization: Bearer` with it.", secret=True)
 MULTIPROC_DIR = _var("PROMETHEUS_MULTIPROC_DIR", "SDK",
                      "prometheus-client's multi-process folder (gunicorn and similar).")
+ERROR_REPORTS_URL = _var("BONGSU_ERROR_REPORTS_URL", "SDK",
+                          "OTLP/HTTP logs endpoint for error reports (the notifier's /v1/logs locally).",
+                          "no reports sent")
+ERROR_REPORTS_TOKEN = _var("BONGSU_ERROR_REPORTS_TOKEN", "SDK", "Bearer token sent with error reports.",
+                           secret=True)
+ERROR_REPORTS_INTERVAL = _var("BONGSU_ERROR_REPORTS_INTERVAL", "SDK",
+                              "Seconds between full reports of one fingerprint (counted between).", "60")
+BUILD_REVISION = _var("BONGSU_BUILD_REVISION", "SDK", "The running code's commit (`vcs.ref.head.revision`).",
+                      "git checkout, then direct_url.json, then unknown")
+BUILD_PACKAGE = _var("BONGSU_BUILD_PACKAGE", "SDK", "The running artifact (image reference or wheel).",
+                     "the installed distribution, then unknown")
+SERVICE_VERSION_OTEL = _var("OTEL_SERVICE_VERSION", "SDK", "The running version (`service.version`).",
+                            "the installed distribution, then unknown")
+NOTIFIER_STORE = _var("BONGSU_NOTIFIER_STORE", "notifier",
+                      "`postgresql://...` for replicas on PostgreSQL, else a SQLite state file path.",
+                      "--state file (SQLite)")
+NOTIFIER_RETENTION = _var("BONGSU_NOTIFIER_RETENTION", "notifier", "How long delivered history is kept.", "7d")
+TRACE_URL_TEMPLATE = _var("BONGSU_TRACE_URL_TEMPLATE", "notifier",
+                          "Link for an example trace id in the Evidence section, with `{trace_id}`.", "no link")
 for _name, _meaning, _default in (
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP endpoint for traces.", "no trace export"),
     ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTLP endpoint for traces; wins over the generic one.", "unset"),

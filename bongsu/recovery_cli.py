@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import httpx
 import typer
 
+from bongsu import conventions
 from bongsu.terminal import CatalogOption, console, fail, read_catalog
 
 stack_app = typer.Typer(help="Drive a running local stack (`bongsu up`, `bongsu demo`).", no_args_is_help=True)
@@ -24,7 +25,7 @@ def stack_deploy_command(
     """Restart SERVICE on build VERSION in the running local stack, and wait until it is healthy."""
     from bongsu.stackdeploy import DeployError, request_deploy
 
-    stack_file = stack or (Path(os.environ["BONGSU_STACK"]) if os.environ.get("BONGSU_STACK") else None)
+    stack_file = stack or (Path(os.environ[conventions.STACK]) if os.environ.get(conventions.STACK) else None)
     if stack_file is None:
         raise fail("which stack? pass --stack RUN/stack.json or set BONGSU_STACK")
     try:
@@ -51,7 +52,7 @@ def rollback_command(
     entry = model.service(service) if service in {s.name for s in model.services} else None
     if entry is None:
         raise fail(f"no service {service!r} in {model.source}; services: {', '.join(s.name for s in model.services)}")
-    url = prometheus or os.environ.get("PROMETHEUS_URL")
+    url = prometheus or os.environ.get(conventions.PROMETHEUS_URL)
     current = previous = None
     if url:
         try:

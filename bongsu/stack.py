@@ -126,8 +126,8 @@ class Stack:
                    "--catalog", self.settings.catalog.source],
                   logs / "notifier.log", health_url=f"{self.urls['notifier']}/readyz",
                   env={**env, "ALERTMANAGER_URL": self.urls["alertmanager"],
-                       conventions.PROMETHEUS_URL: self.urls["prometheus"], "SLACK_SIGNING_SECRET": self.signing_secret,
-                       "BONGSU_STACK": str(self.run_dir / "stack.json")}, cwd=REPO),
+                       conventions.PROMETHEUS_URL: self.urls["prometheus"], conventions.SLACK_SIGNING_SECRET: self.signing_secret,
+                       conventions.STACK: str(self.run_dir / "stack.json")}, cwd=REPO),
         ]
         # payments before orders: orders is ready only once it can reach payments.
         for name in sorted(self.services, key=lambda n: n == "orders"):
@@ -145,9 +145,9 @@ class Stack:
             name, [sys.executable, "-m", "uvicorn", f"examples.shop.{module}:app", "--host", "127.0.0.1",
                    "--port", str(self.ports[name]), "--no-access-log", "--log-level", "warning"],
             self.run_dir / "logs" / f"{name}.log", health_url=f"{self.urls[name]}/livez",
-            env={**env, "PAYMENTS_URL": self.urls.get("payments", ""), "OTEL_SERVICE_NAME": name,
-                 "BONGSU_ERROR_REPORTS_URL": f"{self.urls['notifier']}/v1/logs",
-                 "BONGSU_ERROR_REPORTS_TOKEN": self.webhook_token,
+            env={**env, "PAYMENTS_URL": self.urls.get("payments", ""), conventions.SERVICE_NAME_OTEL: name,
+                 conventions.ERROR_REPORTS_URL: f"{self.urls['notifier']}/v1/logs",
+                 conventions.ERROR_REPORTS_TOKEN: self.webhook_token,
                  **(build.environment() if build else {})},
             cwd=REPO)
 

@@ -90,9 +90,9 @@ def detect(app: App, *, version: str | None = None, revision: str | None = None,
            package: str | None = None) -> BuildInfo:
     env = os.environ
     resource = OTELResourceDetector().detect().attributes
-    version = version or env.get("OTEL_SERVICE_VERSION") or _str(resource.get(VERSION_KEY))
-    revision = revision or env.get("BONGSU_BUILD_REVISION") or _str(resource.get(REVISION_KEY))
-    package = package or env.get("BONGSU_BUILD_PACKAGE") or _str(resource.get(PACKAGE_KEY))
+    version = version or env.get(conventions.SERVICE_VERSION_OTEL) or _str(resource.get(VERSION_KEY))
+    revision = revision or env.get(conventions.BUILD_REVISION) or _str(resource.get(REVISION_KEY))
+    package = package or env.get(conventions.BUILD_PACKAGE) or _str(resource.get(PACKAGE_KEY))
     if not revision and app.file and not _installed(app.file):
         revision = git_head(Path(app.file).resolve().parent)
     if not (version and revision and package):

@@ -31,6 +31,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as SUPPRESS_KEY
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags
 from prometheus_client import CollectorRegistry, Counter
 
+from bongsu import conventions
 from instrumentation.buildinfo import App
 from instrumentation.errors import ConfigError
 from instrumentation.guard import DEFAULT_MAX_SERIES, LabelGuard
@@ -63,7 +64,7 @@ def exceptions_in(registry: CollectorRegistry, max_series: int) -> LabelGuard:
     guard = _registry_guards.get(registry)
     if guard is None:
         counter = Counter("bongsu_exceptions", _EXCEPTIONS_HELP, _EXCEPTIONS_LABELS, registry=registry)
-        guard = _registry_guards[registry] = LabelGuard(counter, "bongsu_exceptions_total", 4, max_series)
+        guard = _registry_guards[registry] = LabelGuard(counter, conventions.EXCEPTIONS, 4, max_series)
     return guard
 
 
@@ -210,7 +211,7 @@ class Reporter:
         self.limiter = RateLimiter(interval_s)
         self.exporter = LogExporter(url, token, SEND_TIMEOUT_S) if url else None
         if _exceptions_guard is None:
-            _exceptions_guard = LabelGuard(EXCEPTIONS, "bongsu_exceptions_total", 4, max_series)
+            _exceptions_guard = LabelGuard(EXCEPTIONS, conventions.EXCEPTIONS, 4, max_series)
         self._closed = False
         self._start()
 
@@ -340,12 +341,12 @@ def load_options(options: dict[str, Any]) -> dict[str, Any]:
     `error_reports_interval`) and merges the BONGSU_ERROR_REPORTS_* environment; validated here."""
     env = os.environ
     enabled = options.pop("error_reports", True)
-    url = options.pop("error_reports_url", None) or env.get("BONGSU_ERROR_REPORTS_URL") or None
-    token = options.pop("error_reports_token", None) or env.get("BONGSU_ERROR_REPORTS_TOKEN") or None
+    url = options.pop("error_reports_url", None) or env.get(conventions.ERROR_REPORTS_URL) or None
+    token = options.pop("error_reports_token", None) or env.get(conventions.ERROR_REPORTS_TOKEN) or None
     interval = options.pop("error_reports_interval", None)
     source = "error_reports_interval"
     if interval is None:
-        raw = env.get("BONGSU_ERROR_REPORTS_INTERVAL", "").strip()
+        raw = env.get(conventions.ERROR_REPORTS_INTERVAL, "").strip()
         source = f"BONGSU_ERROR_REPORTS_INTERVAL={raw!r}"
         try:
             interval = float(raw) if raw else DEFAULT_INTERVAL_S

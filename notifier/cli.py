@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from bongsu import conventions
+
 app = typer.Typer(help="The Slack notifier: Alertmanager webhooks in, living Slack threads out.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 err = Console(stderr=True)
@@ -52,7 +54,7 @@ def serve(
     catalog: Annotated[Optional[Path], typer.Option("--catalog", "-c",
                                                     help="Service catalog YAML (default: the demo shop's).")] = None,
     store: Annotated[Optional[str], typer.Option(
-        "--store", envvar="BONGSU_NOTIFIER_STORE", show_envvar=True,
+        "--store", envvar=conventions.NOTIFIER_STORE, show_envvar=True,
         help="Shared outbox for replicas: postgresql://USER:PASSWORD@HOST:PORT/DB (default: SQLite at --state).")]
     = None,
 ) -> None:

@@ -17,12 +17,13 @@ from datetime import timezone
 
 import httpx
 
+from bongsu import conventions
 from bongsu.builds import history
 from bongsu.catalog import Catalog, Duration
 from notifier.payload import Notification
 from notifier.recovery_store import TopReport
 
-REQUESTS = "http_server_request_duration_seconds"  # the SDK's request histogram
+REQUESTS = conventions.HTTP_REQUEST_DURATION  # the SDK's request histogram
 MAX_WINDOW_S = 3600
 
 

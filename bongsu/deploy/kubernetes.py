@@ -32,7 +32,7 @@ from bongsu.generator import BuildOptions
 IMAGE_REPOSITORY = "ghcr.io/bongsu-dev/bongsu"
 CATALOG_CONFIGMAP = "bongsu-catalog"
 # The Secret key holding the notifier's shared store URL (postgresql://USER:PASSWORD@HOST:5432/DB).
-NOTIFIER_STORE_KEY = "BONGSU_NOTIFIER_STORE"
+NOTIFIER_STORE_KEY = conventions.NOTIFIER_STORE
 NOTIFIER_REPLICAS = 2
 # prometheus-operator's governing Services for the Prometheus and Alertmanager it runs.
 OPERATOR_PROMETHEUS_URL = "http://prometheus-operated:9090"

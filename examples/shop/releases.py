@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from bongsu import conventions
+
 SHOP = Path(__file__).resolve().parent
 BUILD_ENV = "SHOP_BUILD"
 # service -> version -> the modules that differ between builds (the rest is shared source)
@@ -80,7 +82,7 @@ class Build:
 
     def environment(self) -> dict[str, str]:
         """What a process of this build is started with."""
-        return {BUILD_ENV: self.version, "OTEL_SERVICE_VERSION": self.version,
+        return {BUILD_ENV: self.version, conventions.SERVICE_VERSION_OTEL: self.version,
                 "OTEL_RESOURCE_ATTRIBUTES": f"service.version={self.version},"
                                             f"vcs.ref.head.revision={self.revision},"
                                             f"bongsu.build.package={self.package}"}

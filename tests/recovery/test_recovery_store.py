@@ -11,7 +11,7 @@ from tests.notifier.conftest import postgres, postgres_url, store  # noqa: F401 
 from tests.recovery.otlp import error_record, export_request
 
 
-def test_reports_rank_by_count_and_expire(store) -> None:  # noqa: F811
+def test_reports_rank_by_count_and_expire(store) -> None:  # noqa: F811 - pytest fixture injected by name
     keyerror, _ = reports(export_request([error_record(count=5)]))
     typeerror, _ = reports(export_request([error_record("TypeError", "bad", function="other", count=1)]))
     now = time.time()
@@ -24,7 +24,7 @@ def test_reports_rank_by_count_and_expire(store) -> None:  # noqa: F811
     assert store.report_count() == 1  # everything older than the retention is gone
 
 
-def test_evidence_and_rollback_records(store) -> None:  # noqa: F811
+def test_evidence_and_rollback_records(store) -> None:  # noqa: F811 - pytest fixture injected by name
     assert store.evidence("g") is None
     store.set_evidence("g", {"rollback": {"from": "1.5.0", "to": "1.4.2"}})
     store.set_evidence("g", {"rollback": None})

@@ -61,11 +61,11 @@ class _Api(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server's handler API requires
         self.seen.append(("GET", self.path, None, self.headers.get("Authorization", "")))
         self._answer(DEPLOYMENT if "/deployments/" in self.path else {"items": SETS})
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:  # noqa: N802 - the name http.server's handler API requires
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.seen.append(("PATCH", self.path, body, self.headers.get("Content-Type", "")))
         self._answer(DEPLOYMENT)
