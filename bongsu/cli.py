@@ -12,7 +12,7 @@ import typer
 from bongsu.binaries import MissingBinary
 from bongsu.build import BuildOptions, build, check
 from bongsu.catalog import Duration
-from bongsu.terminal import CatalogOption, console, fail, read_catalog
+from bongsu.terminal import CatalogOption, console, fail, passed_summary, print_finding, read_catalog
 
 app = typer.Typer(
     name="bongsu",
@@ -53,13 +53,10 @@ def check_command(catalog: CatalogOption = None) -> None:
             raise fail(str(exc)) from None
     failed = [f for f in findings if not f.ok]
     for finding in findings:
-        mark = "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {finding.check}", highlight=False, soft_wrap=True)
-        if finding.detail and not finding.ok:
-            console.print(f"      {finding.detail}", highlight=False, markup=False)
+        print_finding(finding)
     if failed:
         raise fail(f"{len(failed)} of {len(findings)} checks failed", 1)
-    console.print(f"[green]all {len(findings)} checks passed[/]")
+    console.print(f"[green]{passed_summary(findings)}[/]")
 
 
 @app.command("up")

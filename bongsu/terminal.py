@@ -4,12 +4,15 @@ prerequisite as one red line on stderr with a non-zero exit, never a traceback."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from bongsu.catalog import Catalog, CatalogError, load_catalog
+
+if TYPE_CHECKING:
+    from bongsu.build import Finding
 
 console = Console()
 err = Console(stderr=True)
@@ -32,3 +35,19 @@ def read_catalog(path: Optional[Path]) -> Catalog:
         return load_catalog(path)
     except CatalogError as exc:
         raise fail(f"the catalog has {len(exc.problems)} problem(s):\n{exc}") from None
+
+
+def print_finding(finding: Finding) -> None:
+    """One check's line; a failure or a check that could not run also says why."""
+    mark = "[yellow]not checked[/]" if not finding.checked else "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
+    console.print(f"{mark} {finding.check}", highlight=False, soft_wrap=True)
+    if finding.detail and (not finding.ok or not finding.checked):
+        console.print(f"      {finding.detail}", highlight=False, markup=False)
+
+
+def passed_summary(findings: list[Finding]) -> str:
+    """`all 9 checks passed`, or `8 checks passed, 1 not checked` when some could not run."""
+    unchecked = sum(not f.checked for f in findings)
+    if not unchecked:
+        return f"all {len(findings)} checks passed"
+    return f"{len(findings) - unchecked} checks passed, {unchecked} not checked (see above)"
