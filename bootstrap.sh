@@ -78,5 +78,7 @@ if [ "$mode" = demo ]; then
   exec .venv/bin/bongsu demo
 else
   say "running the whole test suite"
-  exec .venv/bin/python -m pytest -p no:cacheprovider
+  # Three workers: most real-time tests wait on servers, so they overlap well even on 2 cores. Tests
+  # sharing a server stay together on one worker (tests/conftest.py, --dist loadgroup).
+  exec .venv/bin/python -m pytest -p no:cacheprovider -n 3 --dist loadgroup
 fi

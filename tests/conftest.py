@@ -34,3 +34,17 @@ def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     settings = StackSettings(catalog=load_catalog(), run_dir=tmp_path_factory.mktemp("stack"))
     with Stack(settings, Console(stderr=True)) as stack:
         yield stack
+
+
+# Session- and module-scoped servers, and the tests sharing each: under pytest-xdist (`--dist loadgroup`,
+# as ./bootstrap.sh runs the suite) every group runs on one worker, so each server starts once and its
+# tests keep their order; all other tests spread over the workers. Fixture name -> group.
+SHARED_SERVERS = {"demo_stack": "demo-stack", "stack": "notifier-stack", "slack": "notifier-stack",
+                  "scraped": "dashboards-scraped", "incident_stack": "dashboards-incident"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        groups = {SHARED_SERVERS[name] for name in getattr(item, "fixturenames", ()) if name in SHARED_SERVERS}
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(sorted(groups)[0]))
