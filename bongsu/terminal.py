@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from bongsu.catalog import Catalog, CatalogError, load_catalog
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the catalog model is imported when a command reads one, not at start-up
     from bongsu.build import Finding
+    from bongsu.catalog import Catalog
 
 console = Console()
 err = Console(stderr=True)
@@ -31,6 +30,8 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 def read_catalog(path: Optional[Path]) -> Catalog:
     """The catalog at `path` (the demo's when None), or exit 2 listing every located problem."""
+    from bongsu.catalog import CatalogError, load_catalog
+
     try:
         return load_catalog(path)
     except CatalogError as exc:
