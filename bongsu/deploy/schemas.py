@@ -36,8 +36,9 @@ class CheckUnavailable(RuntimeError):
     """The package a check needs is not installed; the message says which and how to get it."""
 
 
-class KubernetesLoader(yaml.SafeLoader):
-    """YAML 1.1 reads a bare `=` (an AlertmanagerConfig matchType, as kustomize prints it) as a `value` tag."""
+class KubernetesLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML 1.1 reads a bare `=` (an AlertmanagerConfig matchType, as kustomize prints it) as a `value` tag.
+    libyaml's parser when present: a 1,000-service build writes 70 MB of manifests."""
 
 
 KubernetesLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
