@@ -9,6 +9,7 @@ allows, exactly as `bongsu drill` does.
 from __future__ import annotations
 
 import json
+import math
 
 from rich.console import Console
 from rich.panel import Panel
@@ -18,6 +19,8 @@ from bongsu import observe
 from bongsu.stack import Stack, StackSettings
 
 DEMO_DRILL = "payments-availability"
+# From recorded runs (docs/chaos.md): about 1.5 min to fire, 5 to resolve, plus start-up.
+USUAL_MINUTES = 8
 
 
 class DemoFailed(RuntimeError):
@@ -32,6 +35,7 @@ def run_incident(stack: Stack, console: Console):
 
     experiment = experiments(stack.settings.catalog)[DEMO_DRILL]
     console.print(Panel(experiment["description"], title=experiment["title"], border_style="blue"))
+    console.print(plan(experiment))
     result = run_drill(experiment, stack.run_dir / "stack.json", stack.run_dir / "journals", console)
     notifier, token = stack.urls["notifier"], stack.webhook_token
     for status, first, style, title in (("firing", True, "red", "what the on-call got in {channel}"),
@@ -66,6 +70,19 @@ def _render(stack: Stack, delivery: dict, first: bool) -> str:
     return text
 
 
+def plan(experiment: dict) -> str:
+    """What the demo waits for, step by step, each with the longest it may take: the demo ends by itself
+    when the last step is seen (or fails naming the step that was not)."""
+    steps = [step for step in experiment["method"] if step["type"] == "probe"]
+    waits = [step["provider"]["arguments"].get("timeout_s", 0) for step in steps]
+    lines = [f"The demo ends by itself, usually within {USUAL_MINUTES} minutes and at most "
+             f"{math.ceil(sum(waits) / 60)}. After the fault is injected it waits for:"]
+    lines += [f"  {index}. {step['name']} (at most {wait / 60:g} min)"
+              for index, (step, wait) in enumerate(zip(steps, waits), 1)]
+    lines.append("Ctrl-C stops it early; the fault is cleared and the stack stopped either way.")
+    return "\n".join(lines)
+
+
 def summary(moments: dict[str, float]) -> Table:
     table = Table(title="Incident timings (measured)")
     table.add_column("interval")
@@ -81,7 +98,7 @@ def summary(moments: dict[str, float]) -> Table:
 
 def run_demo(settings: StackSettings, console: Console):
     with Stack(settings, console) as stack:
-        stack.print_endpoints()
+        stack.print_endpoints("Starting the incident drill on this stack (plan below).")
         result = run_incident(stack, console)
     console.print("[bold green]demo complete[/]: the stack is stopped")
     return result

@@ -220,11 +220,12 @@ class Stack:
                 raise StackError(f"{name} exited unexpectedly (code {code}); see {child.log_path}:\n"
                                  f"{child.log_tail()}")
 
-    def print_endpoints(self) -> None:
+    def print_endpoints(self, until: str = "Press Ctrl-C to stop.") -> None:
+        """The URLs, then `until`: what ends this run (Ctrl-C for `bongsu up`, the drill for the demo)."""
         self.console.print(f"[bold]Bongsu local stack[/] (run folder {self.run_dir})")
         for name, url in self.urls.items():
             self.console.print(f"  {name:<13} {url}")
-        self.console.print("Press Ctrl-C to stop.")
+        self.console.print(until)
 
     def wait_until_interrupted(self) -> None:
         try:
