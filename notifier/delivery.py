@@ -21,6 +21,7 @@ from notifier.logs import log
 from notifier.metrics import Metrics
 from notifier.payload import Notification
 from notifier.render import GroupView, Message, change_note, group_message
+from notifier.resolution import value_at_resolution
 from notifier.routing import dashboard_url, runbook_url
 from notifier.runbooks import runbook_excerpt
 from notifier.settings import Settings
@@ -126,10 +127,16 @@ class Deliverer:
         log.info("delivered", group_key=item.group_key, kind=item.kind, status=item.status,
                  channel=group.channel, ts=posted.ts)
 
-    def _view(self, notification: Notification, group: Group) -> GroupView:
+    async def _resolution_value(self, notification: Notification) -> float | None:
+        """The first alert's value when it resolved (notifier/resolution.py), from PROMETHEUS_URL."""
+        if notification.status != "resolved" or not self.settings.prometheus_url:
+            return None
+        return await asyncio.to_thread(value_at_resolution, self.settings.prometheus_url, notification.alerts[0])
+
+    def _view(self, notification: Notification, group: Group, resolved_value: float | None = None) -> GroupView:
         alertname = notification.group_labels.get("alertname") or notification.alerts[0].name
         return GroupView(
-            notification=notification, group_id=group.group_id,
+            notification=notification, group_id=group.group_id, resolved_value=resolved_value,
             runbook_excerpt=runbook_excerpt(self.settings.runbooks_dir, alertname),
             runbook_url=runbook_url(notification, self.catalog),
             dashboard_url=dashboard_url(notification, self.catalog),
@@ -140,16 +147,17 @@ class Deliverer:
 
     async def _deliver_state(self, item: Pending, group: Group) -> Posted:
         notification = Notification.model_validate_json(item.payload)
+        resolved_value = await self._resolution_value(notification)
         if group.root_ts is None:
             # Rendered only once the channel's turn comes: a backlog of new groups costs no CPU meanwhile.
-            posted = await self._post(item, "post", group, lambda: group_message(self._view(notification, group)),
-                                      None)
+            posted = await self._post(item, "post", group,
+                                      lambda: group_message(self._view(notification, group, resolved_value)), None)
             await self._db(self.store.set_root, item.group_key, group.channel, posted.channel_id, posted.ts)
             if self.graphs is not None and notification.status == "firing":
                 self._spawn(self._graph(notification, posted))
             return posted
         note = change_note(group.last, notification)
-        await self._update(item, group, group_message(self._view(notification, group)))
+        await self._update(item, group, group_message(self._view(notification, group, resolved_value)))
         return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
 
     async def _deliver_refresh(self, item: Pending, group: Group) -> Posted:
@@ -157,7 +165,8 @@ class Deliverer:
         if group.root_ts is None or current is None:
             raise DeliveryFailed("no message to refresh yet")
         note = json.loads(item.payload)["note"]
-        await self._update(item, group, group_message(self._view(current, group)))
+        await self._update(item, group, group_message(self._view(current, group,
+                                                                 await self._resolution_value(current))))
         return await self._post(item, "reply", group, lambda: Message(note, None), group.root_ts)
 
     # --- steps ------------------------------------------------------------------------------------
