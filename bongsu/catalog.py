@@ -303,6 +303,9 @@ class Catalog(_Strict):
     teams: list[Team]
     services: list[Service]
     experiments: list[Experiment] = Field(default_factory=list)
+    platform_team: str | None = Field(
+        default=None, description="the team that owns Bongsu's own alerts (alert_rules/handwritten/); "
+                                  "the first team when unset")
     source: str = Field(default="<memory>", exclude=True, description="where the catalog was read from")
 
     @model_validator(mode="after")
@@ -323,6 +326,9 @@ class Catalog(_Strict):
                         f"boundary of {service.name!r} (buckets: "
                         f"{', '.join(_seconds_text(b) for b in service.buckets)}); "
                         "pick one of those or add it to the service's histogram_buckets")
+        if self.platform_team is not None and self.platform_team not in teams:
+            problems.append(f"platform_team: unknown team {self.platform_team!r}; "
+                            f"declared teams: {', '.join(sorted(teams)) or 'none'}")
         services = {s.name for s in self.services}
         for i, experiment in enumerate(self.experiments):
             if experiment.service not in services:
@@ -330,6 +336,11 @@ class Catalog(_Strict):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def platform_owner(self) -> str | None:
+        """Who gets Bongsu's own alerts: `platform_team`, else the first team (every alert has a team)."""
+        return self.platform_team or (self.teams[0].name if self.teams else None)
 
     def team(self, name: str) -> Team | None:
         return next((t for t in self.teams if t.name == name), None)
