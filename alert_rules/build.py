@@ -66,7 +66,7 @@ def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
         tests = rule_tests.service_tests(catalog, service, f"../rules/bongsu-{service.name}.yaml")
         written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.test.yaml",
                               render.dump(tests, header)))
-    handwritten = custom.load(owner=catalog.platform_owner)
+    handwritten = custom.load(owner=catalog.platform_owner, links=catalog.links)
     for source in handwritten.rule_files:  # with the catalog's platform team on alerts that name none
         written.append(_write(prometheus / "rules" / custom.built_name(source),
                               render.dump({"groups": handwritten.groups_of(source)},

@@ -70,7 +70,7 @@ def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRat
     """`burn` is the template Prometheus fills in; generated tests pass the value they expect."""
     factor = tier.factor(slo.window)
     window = slo.window.human()
-    return {
+    annotations = {
         "summary": f"{service.name} is burning its {slo.name} error budget too fast "
                    f"({tier.long}/{tier.short} windows, {tier.severity})",
         "description": (
@@ -82,6 +82,7 @@ def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRat
         "runbook_url": catalog.links.runbook_url(service.slo_alert(slo)),
         "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
     }
+    return {key: value for key, value in annotations.items() if value is not None}  # no Grafana: no link
 
 
 def tier_expr(service: Service, slo: SLO, tier: BurnRateTier) -> str:
@@ -135,7 +136,7 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
              "description": (f"Prometheus has failed to scrape every {service.name} target ({sel}) for at "
                              f"least {TARGET_DOWN_FOR}. The service is down or unreachable, and its SLO "
                              "alerts are blind (and inhibited) until it is back."),
-             "runbook_url": catalog.links.runbook_url(down), "dashboard_url": red}},
+             "runbook_url": catalog.links.runbook_url(down), **({"dashboard_url": red} if red else {})}},
         {"alert": absent,
          "expr": f"max(up{{{sel}}}) == 1\nunless on()\ncount({REQUESTS}_count{{{sel}}}) > 0",
          "for": METRICS_ABSENT_FOR, "labels": {"severity": "ticket", **base},
@@ -145,7 +146,7 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
                              f"exposes no {REQUESTS} series, so its SLOs cannot be measured and their "
                              "alerts cannot fire. The SDK is missing, misconfigured, or the service has "
                              "served no request since it started."),
-             "runbook_url": catalog.links.runbook_url(absent), "dashboard_url": red}},
+             "runbook_url": catalog.links.runbook_url(absent), **({"dashboard_url": red} if red else {})}},
     ]}
 
 

@@ -146,15 +146,17 @@ class Links(_Strict):
     """Where people click through to. Base URLs only; paths are derived."""
 
     runbook_base_url: str = "https://github.com/bongsu-dev/bongsu/blob/main/runbooks"
-    grafana_url: str = "http://localhost:3000"
+    # None (or empty): no Grafana, so alerts and messages carry no dashboard link rather than a dead one.
+    grafana_url: str | None = "http://localhost:3000"
 
     def runbook_url(self, alert: str) -> str:
         """Where `runbooks/<alert>.md` is published; every alert's `runbook_url` annotation."""
         return f"{self.runbook_base_url.rstrip('/')}/{alert}.md"
 
-    def dashboard_url(self, uid: str) -> str:
-        """A Grafana dashboard by its stable UID (`Service.red_dashboard_uid`, `slo_dashboard_uid`)."""
-        return f"{self.grafana_url.rstrip('/')}/d/{uid}"
+    def dashboard_url(self, uid: str) -> str | None:
+        """A Grafana dashboard by its stable UID (`Service.red_dashboard_uid`, `slo_dashboard_uid`);
+        None when no Grafana URL is configured."""
+        return f"{self.grafana_url.rstrip('/')}/d/{uid}" if self.grafana_url else None
 
 
 class Team(_Strict):

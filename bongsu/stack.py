@@ -7,6 +7,7 @@ child on loopback, configured by `bongsu build` into a run folder. No Docker nee
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import sys
@@ -22,9 +23,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from bongsu import history
 from bongsu.build import BuildOptions, build
 from bongsu.catalog import Catalog, Duration
+from bongsu.deploy.kubernetes import catalog_yaml
 from bongsu.processes import Child, ProcessError, alertmanager, free_port, port_is_free, prometheus
 
 REPO = Path(__file__).resolve().parent.parent
+GRAFANA_ENV = "BONGSU_GRAFANA_URL"  # a Grafana for the local stack's dashboard links (none runs in it)
 SHOP = REPO / "examples" / "shop"
 
 
@@ -97,6 +100,15 @@ class Stack:
             ticket_group_interval=s.ticket_group_interval, ticket_repeat_interval=Duration.parse("4h"),
         )
 
+    def local_catalog(self) -> Catalog:
+        """The catalog with this stack's links: runbooks served by its notifier (`/runbooks/`), and no
+        dashboard links unless BONGSU_GRAFANA_URL names a Grafana (none runs in the local stack)."""
+        catalog = self.settings.catalog
+        links = catalog.links.model_copy(update={
+            "runbook_base_url": f"{self.urls['notifier']}/runbooks",
+            "grafana_url": os.environ.get(GRAFANA_ENV, "").strip()})  # "" = none, kept in the YAML
+        return catalog.model_copy(update={"links": links})
+
     def _children(self, options: BuildOptions) -> list[Child]:
         logs = self.run_dir / "logs"
         env = {"BONGSU_WEBHOOK_TOKEN": self.webhook_token, "BONGSU_FAULT_TOKEN": self.fault_token,
@@ -110,7 +122,7 @@ class Stack:
                   [sys.executable, "-m", "bongsu", "notifier", "serve",
                    "--listen", f"127.0.0.1:{self.ports['notifier']}",
                    "--state", str(self.run_dir / "notifier" / "state.sqlite"),
-                   "--catalog", self.settings.catalog.source],
+                   "--catalog", str(options.out / "catalog.yaml")],
                   logs / "notifier.log", health_url=f"{self.urls['notifier']}/readyz",
                   env={**env, "ALERTMANAGER_URL": self.urls["alertmanager"],
                        "PROMETHEUS_URL": self.urls["prometheus"]}, cwd=REPO),
@@ -147,7 +159,10 @@ class Stack:
         options = self.build_options()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
-            build(self.settings.catalog, options)
+            catalog = self.local_catalog()
+            build(catalog, options)
+            # The notifier reads the same links (its fallback runbook and dashboard links).
+            (options.out / "catalog.yaml").write_text(catalog_yaml(catalog), encoding="utf-8")
         except ValueError as exc:
             raise StackError(f"cannot build the stack's configuration: {exc}") from None
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
