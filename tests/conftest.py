@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 from rich.console import Console
 
 from bongsu.binaries import MissingBinary, find
@@ -43,8 +44,15 @@ SHARED_SERVERS = {"demo_stack": "demo-stack", "stack": "notifier-stack", "slack"
                   "scraped": "dashboards-scraped", "incident_stack": "dashboards-incident"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         groups = {SHARED_SERVERS[name] for name in getattr(item, "fixturenames", ()) if name in SHARED_SERVERS}
-        if groups:
-            item.add_marker(pytest.mark.xdist_group(sorted(groups)[0]))
+        if not groups:
+            continue
+        group = sorted(groups)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+        # pytest-xdist 3.8 tells the scheduler a test's group by suffixing `item._nodeid`, which pytest 9
+        # no longer reads (the id lives in `item._id`), so every group would be scattered. Set it here.
+        if config.getoption("loadgroup", default=False) and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")  # noqa: SLF001
