@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
-from typer.core import TyperGroup
+from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from bongsu.terminal import CatalogOption, console, fail, passed_summary, print_finding, read_catalog
 
@@ -48,7 +48,7 @@ PARTS: dict[str, Part] = {
 _OURS = {"bongsu", "instrumentation", "notifier", "dashboards", "alert_rules", "chaos"}
 
 
-def load_part(name: str) -> click.Command:
+def load_part(name: str) -> TyperCommand | TyperGroup:
     """The part's real click command; a missing extra is one clear error, never a traceback."""
     part = PARTS[name]
     try:
@@ -56,8 +56,8 @@ def load_part(name: str) -> click.Command:
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in _OURS and not part.module.startswith(exc.name):
             raise  # a bug in the part, not a missing install
-        raise click.UsageError(f"`bongsu {name}` needs {exc.name}, which is not installed: "
-                               f"pip install -c constraints.txt 'bongsu[{part.extra}]'") from None
+        raise fail(escape(f"`bongsu {name}` needs {exc.name}, which is not installed: "
+                          f"pip install -c constraints.txt 'bongsu[{part.extra}]'")) from None
     # Mounted exactly as `app.add_typer(target, name=...)` / `app.command(name)(target)` would, so a
     # part with one command stays a group (`bongsu notifier serve`).
     holder = typer.Typer(pretty_exceptions_enable=False)
@@ -74,18 +74,18 @@ class LazyGroup(TyperGroup):
 
     _listing = False
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *PARTS]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in PARTS or cmd_name in self.commands:
             return super().get_command(ctx, cmd_name)
         if self._listing:  # `bongsu --help`: the summary is enough
-            return click.Command(cmd_name, help=PARTS[cmd_name].help)
+            return TyperCommand(cmd_name, help=PARTS[cmd_name].help)
         self.commands[cmd_name] = load_part(cmd_name)
         return self.commands[cmd_name]
 
-    def format_help(self, ctx: click.Context, formatter: Any) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)

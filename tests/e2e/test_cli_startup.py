@@ -50,3 +50,12 @@ def test_a_part_runs_when_called():
     result = subprocess.run([sys.executable, "-m", "bongsu", "notifier", "serve", "--help"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and "--listen" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_part_whose_extra_is_missing_says_what_to_install():
+    script = ("import sys; sys.modules['slack_sdk'] = None; sys.argv = ['bongsu', 'notifier', 'serve', '--help']\n"
+              "from bongsu.cli import main; main()")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "needs slack_sdk" in result.stderr and "'bongsu[notifier]'" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
