@@ -73,7 +73,11 @@ def load_part(name: str) -> TyperCommand | TyperGroup:
     else:
         holder.command(name)(target)
     holder.command("_")(lambda: None)  # two entries, so Typer builds a group to take ours from
-    return typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    command = group.commands[name]
+    assert isinstance(command, (TyperCommand, TyperGroup))
+    return command
 
 
 class LazyGroup(BongsuGroup):

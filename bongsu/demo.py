@@ -86,7 +86,7 @@ def _render(stack: Stack, delivery: dict[str, Any], first: bool) -> str:
     return text
 
 
-def plan(experiment: dict) -> str:
+def plan(experiment: dict[str, Any]) -> str:
     """What the demo waits for, step by step, each with the longest it may take: the demo ends by itself
     when the last step is seen (or fails naming the step that was not)."""
     steps = [step for step in experiment["method"] if step["type"] == "probe"]

@@ -44,7 +44,7 @@ class KubernetesLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
     libyaml's parser when present: a 1,000-service build writes 70 MB of manifests."""
 
 
-KubernetesLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)  # type: ignore[type-var]  # types-PyYAML types the method for the base class only
+KubernetesLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
 
 
 @cache
@@ -111,7 +111,8 @@ def compose_problems(text: str) -> list[str]:
     with its line. `${VAR:-default}` takes its default and `${VAR}` the empty string, as Compose does
     when the variable is unset; YAML merge keys (`<<:`) are applied first, as Compose does."""
     try:
-        from compose_spec.compose_spec import PyOptions
+        # The native parser itself (the package's .pyi covers only its pydantic wrapper, which adds nothing here).
+        from compose_spec.compose_spec import PyOptions  # type: ignore[import-not-found]
     except ModuleNotFoundError as exc:
         raise CheckUnavailable(f"{COMPOSE_PACKAGE} is not installed ({exc.name} missing): "
                                f"pip install -c constraints.txt 'bongsu[dev]'") from None
