@@ -55,4 +55,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # pytest-xdist 3.8 tells the scheduler a test's group by suffixing `item._nodeid`, which pytest 9
         # no longer reads (the id lives in `item._id`), so every group would be scattered. Set it here.
         if config.getoption("loadgroup", default=False) and "@" not in item.nodeid:
-            item._id = coerce_node_id(f"{item.nodeid}@{group}")  # noqa: SLF001
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")  # noqa: SLF001 - pytest 9 keeps the node id only there
