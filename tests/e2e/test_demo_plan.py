@@ -14,4 +14,6 @@ def test_the_plan_names_every_wait_with_its_bound():
     for step in experiment["method"]:
         if step["type"] == "probe":
             assert f"{step['name']} (at most {step['provider']['arguments']['timeout_s'] / 60:g} min)" in text
-    assert "PaymentsAvailabilityBudgetBurn fires (at most 5 min)" in text
+    # The demo runs the bad-deploy drill (#11b): the page, its evidence, Roll back, the resolution.
+    assert "1. PaymentsAvailabilityBudgetBurn fires (at most " in text
+    assert "payments runs 1.4.2 again" in text and "PaymentsAvailabilityBudgetBurn resolves" in text

@@ -8,7 +8,7 @@ import yaml
 from bongsu.build import BuildOptions, build
 from bongsu.catalog import load_catalog, parse_catalog
 from bongsu.deploy.kubernetes import catalog_yaml
-from bongsu.conventions import GRAFANA_URL as GRAFANA_ENV
+from bongsu.conventions import GRAFANA_URL
 from bongsu.stack import Stack, StackSettings
 
 
@@ -18,7 +18,7 @@ def _annotations(out) -> list[dict]:
 
 
 def test_local_stack_links_point_at_its_notifier_and_no_grafana(tmp_path, monkeypatch):
-    monkeypatch.delenv(GRAFANA_ENV, raising=False)
+    monkeypatch.delenv(GRAFANA_URL, raising=False)
     stack = Stack(StackSettings(catalog=load_catalog(), run_dir=tmp_path / "run"))
     catalog = stack.local_catalog()
     build(catalog, BuildOptions(out=tmp_path / "out", webhook_token="t"))
@@ -32,7 +32,7 @@ def test_local_stack_links_point_at_its_notifier_and_no_grafana(tmp_path, monkey
 
 
 def test_a_configured_grafana_keeps_its_dashboard_links(tmp_path, monkeypatch):
-    monkeypatch.setenv(GRAFANA_ENV, "http://grafana.example:3000")
+    monkeypatch.setenv(GRAFANA_URL, "http://grafana.example:3000")
     stack = Stack(StackSettings(catalog=load_catalog(), run_dir=tmp_path / "run"))
     build(stack.local_catalog(), BuildOptions(out=tmp_path / "out", webhook_token="t"))
     assert all(a["dashboard_url"].startswith("http://grafana.example:3000/d/") for a in _annotations(tmp_path / "out")
