@@ -85,5 +85,7 @@ else
   .venv/bin/mypy || die "mypy found the type errors above"
   .venv/bin/lint-imports --no-cache || die "an import breaks docs/architecture.md (the BROKEN contract above names it)"
   say "running the whole test suite"
-  exec .venv/bin/python -m pytest -p no:cacheprovider
+  # Three workers: most real-time tests wait on servers, so they overlap well even on 2 cores. Tests
+  # sharing a server stay together on one worker (tests/conftest.py, --dist loadgroup).
+  exec .venv/bin/python -m pytest -p no:cacheprovider -n 3 --dist loadgroup
 fi

@@ -71,12 +71,15 @@ def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
         if slo_tests is not None:
             written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.slos.test.yaml",
                                   render.dump(slo_tests, header)))
-    handwritten = custom.load()
-    for source in handwritten.rule_files:
-        written.append(_write(prometheus / "rules" / custom.built_name(source), source.read_text()))
+    handwritten = custom.load(owner=catalog.platform_owner, links=catalog.links)
+    for source in handwritten.rule_files:  # with the catalog's platform team on alerts that name none
+        written.append(_write(prometheus / "rules" / custom.built_name(source),
+                              render.dump({"groups": handwritten.groups_of(source)},
+                                          f"Copied from alert_rules/handwritten/{source.name} by `bongsu build`.")))
     for source in handwritten.test_files:
         written.append(_write(prometheus / "tests" / custom.built_name(source),
-                              render.dump(custom.relocated_test(source), "Copied from alert_rules/handwritten/"
+                              render.dump(custom.relocated_test(source, handwritten),
+                                          "Copied from alert_rules/handwritten/"
                                           f"{source.name} by `bongsu build`.")))
     routing_config = routing.alertmanager_config(catalog, options)
     written.append(_write(alertmanager / "alertmanager.yml", render.dump(routing_config, header)))

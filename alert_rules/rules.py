@@ -88,7 +88,7 @@ def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRat
     """`burn` and `remaining` are the templates Prometheus fills in; generated tests pass the values."""
     factor = tier.factor()
     window = slo.window.human()
-    return {
+    annotations = {
         "summary": f"{service.name} is burning its {slo.name} error budget too fast "
                    f"({tier.long}/{tier.short} windows, {tier.severity})",
         "description": (
@@ -101,6 +101,7 @@ def tier_annotations(catalog: Catalog, service: Service, slo: SLO, tier: BurnRat
         "runbook_url": catalog.links.runbook_url(service.slo_alert(slo)),
         "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
     }
+    return {key: value for key, value in annotations.items() if value is not None}  # no Grafana: no link
 
 
 def budget_records(service: Service, slo: SLO) -> list[dict]:
@@ -123,7 +124,7 @@ def budget_records(service: Service, slo: SLO) -> list[dict]:
 def exhausted_annotations(catalog: Catalog, service: Service, slo: SLO,
                           remaining: str = f'{{{{ $value | printf "{REMAINING_FORMAT}" }}}}') -> dict[str, str]:
     alert = service.budget_exhausted_alert(slo)
-    return {
+    annotations = {
         "summary": f"{service.name} has spent the {slo.window.human()} error budget of its {slo.name} SLO",
         "description": (f"{service.name} has broken its {slo.name} SLO ({sli_words(slo)}) over the last "
                         f"{slo.window}: {remaining} of the error budget is left. Until enough bad requests "
@@ -132,6 +133,7 @@ def exhausted_annotations(catalog: Catalog, service: Service, slo: SLO,
         "runbook_url": catalog.links.runbook_url(alert),
         "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid),
     }
+    return {key: value for key, value in annotations.items() if value is not None}  # no Grafana: no link
 
 
 def exhausted_rule(catalog: Catalog, service: Service, slo: SLO) -> dict:
@@ -195,7 +197,7 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
              "description": (f"Prometheus has failed to scrape every {service.name} target ({sel}) for at "
                              f"least {TARGET_DOWN_FOR}. The service is down or unreachable, and its SLO "
                              "alerts are blind (and inhibited) until it is back."),
-             "runbook_url": catalog.links.runbook_url(down), "dashboard_url": red}},
+             "runbook_url": catalog.links.runbook_url(down), **({"dashboard_url": red} if red else {})}},
         {"alert": down, "expr": f"absent(up{{{sel}}})", "for": TARGET_ABSENT_FOR,
          "labels": {"severity": "page", **base, "cause": "no_target"},
          "annotations": {
@@ -204,7 +206,7 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
                              f"has no {service.name} target at all (deleted, renamed, or its service "
                              "discovery or selector changed), so nothing of it is measured and its SLO "
                              "alerts are blind (and inhibited) until it is back."),
-             "runbook_url": catalog.links.runbook_url(down), "dashboard_url": red}},
+             "runbook_url": catalog.links.runbook_url(down), **({"dashboard_url": red} if red else {})}},
         {"alert": absent,
          "expr": f"max(up{{{sel}}}) == 1\nunless on()\ncount({REQUESTS}_count{{{sel}}}) > 0",
          "for": METRICS_ABSENT_FOR, "labels": {"severity": "ticket", **base},
@@ -214,7 +216,7 @@ def symptom_group(catalog: Catalog, service: Service) -> dict:
                              f"exposes no {REQUESTS} series, so its SLOs cannot be measured and their "
                              "alerts cannot fire. The SDK is missing, misconfigured, or the service has "
                              "served no request since it started."),
-             "runbook_url": catalog.links.runbook_url(absent), "dashboard_url": red}},
+             "runbook_url": catalog.links.runbook_url(absent), **({"dashboard_url": red} if red else {})}},
         *(bucket_absent_rule(catalog, service, slo) for slo in service.slos if slo.threshold is not None),
     ]}
 
@@ -238,7 +240,8 @@ def bucket_absent_rule(catalog: Catalog, service: Service, slo: SLO) -> dict:
                             "be measured and its burn-rate alerts cannot fire however slow it gets. Give the "
                             "SDK the bucket (`init(extra_buckets=...)`) or pick an exported threshold."),
             "runbook_url": catalog.links.runbook_url(alert),
-            "dashboard_url": catalog.links.dashboard_url(service.slo_dashboard_uid)},
+            **({"dashboard_url": dashboard} if (dashboard := catalog.links.dashboard_url(
+                service.slo_dashboard_uid)) else {})},
     }
 
 

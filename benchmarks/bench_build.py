@@ -1,6 +1,7 @@
 """How long `bongsu build` takes for a large catalog: 1,000 services x 2 SLOs (availability, latency).
 
 Run: .venv/bin/python benchmarks/bench_build.py [--services 1000] [--rounds 3]
+     .venv/bin/python benchmarks/bench_build.py --growth 100,1000,5000 [--rounds 3]
 
 Times, interleaved round by round so machine noise hits all alike:
 - `alerting generate`: the alerting generator alone, end to end (rules, routing, promtool tests,
@@ -10,11 +11,17 @@ Times, interleaved round by round so machine noise hits all alike:
 - `bongsu build`: the whole CLI in a fresh process (every registered generator, interpreter start
   included); a failure of another generator is reported, not hidden.
 Prints medians, ratios, and the number of rules per SLO and in total.
+
+--growth: only the whole `bongsu build` (fresh process) for catalogs of each size, sizes interleaved
+round by round; wall-clock medians, and CPU seconds (user + system, the process and its children),
+which a busy shared machine disturbs far less than wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,11 +85,48 @@ def documents(catalog: Catalog) -> list[dict]:
     return found
 
 
+def whole_build(catalog_file: Path, out: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one `bongsu build` in a fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bongsu", "build", "--catalog", str(catalog_file), "--out", str(out)],
+                   check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def growth(sizes: list[int], rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bongsu-bench-") as scratch:
+        folder = Path(scratch)
+        for size in sizes:
+            (folder / f"catalog-{size}.yaml").write_text(catalog_text(size))
+        results: dict[int, list[tuple[float, float]]] = {size: [] for size in sizes}
+        for round_ in range(rounds):
+            for size in sizes:
+                results[size].append(whole_build(folder / f"catalog-{size}.yaml", folder / f"out-{size}-{round_}"))
+        outputs = {size: (sum(1 for p in (folder / f"out-{size}-0").rglob("*") if p.is_file()),
+                          max(p.stat().st_size for p in (folder / f"out-{size}-0/grafana/dashboards").glob("*.json")))
+                   for size in sizes}
+    print(f"whole `bongsu build`, {rounds} rounds interleaved, {TEAMS} teams, 2 SLOs per service; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for size in sizes:
+        walls, cpus = zip(*results[size])
+        files, biggest = outputs[size]
+        print(f"{size:>6} services: wall median {statistics.median(walls):6.2f}s "
+              f"(runs {', '.join(f'{w:.2f}' for w in walls)}), CPU median {statistics.median(cpus):6.2f}s; "
+              f"{files} files, largest dashboard {biggest / 2**20:.2f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--growth", help="comma-separated catalog sizes: time only the whole build for each")
     args = parser.parse_args()
+    if args.growth:
+        growth([int(size) for size in args.growth.split(",")], args.rounds)
+        return
     with tempfile.TemporaryDirectory(prefix="bongsu-bench-") as scratch:
         folder = Path(scratch)
         catalog_file = folder / "catalog.yaml"

@@ -1,28 +1,121 @@
-"""The `bongsu` command line. Thin: parse flags, call the parts, turn user mistakes into one clear line."""
+"""The `bongsu` command line. Thin: parse flags, call the parts, turn user mistakes into one clear line.
+
+It answers at once: every part (the build, the stack, the notifier, matplotlib for previews, Chaos
+Toolkit) is imported only by the command that uses it. The parts' own sub-commands are listed from the
+table below and loaded when one of them runs (docs/benchmarks.md has the start-up times).
+"""
 
 from __future__ import annotations
 
 import importlib
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
-from bongsu.build import BuildOptions, build, check
-from bongsu.catalog import Duration
-from bongsu.terminal import BongsuGroup, CatalogOption, console, fail, read_catalog
+from bongsu.terminal import BongsuGroup, CatalogOption, console, fail, passed_summary, print_finding, read_catalog
 
 if TYPE_CHECKING:
     from bongsu.stack import StackSettings
 
+
+@dataclass(frozen=True)
+class Part:
+    """A sub-command another package provides: `module.attribute` is a Typer app (a group of commands)
+    or a command function; `extra` is the install extra it needs; `help` is its one-line summary,
+    listed without importing it (tests/e2e/test_cli_startup.py keeps it equal to the part's own)."""
+
+    module: str
+    attribute: str
+    extra: str
+    help: str
+
+
+PARTS: dict[str, Part] = {
+    "notifier": Part("notifier.cli", "app", "notifier",
+                     "The Slack notifier: Alertmanager webhooks in, living Slack threads out."),
+    "dashboards": Part("dashboards.cli", "app", "dashboards",
+                       "Grafana dashboards: push them to a Grafana, or preview them as PNGs."),
+    "drill": Part("chaos.cli", "drill_command", "chaos",
+                  "Run chaos drills: inject a fault, prove the page fires, reaches Slack and resolves, in time."),
+    "postmortem": Part("chaos.cli", "postmortem_command", "chaos",
+                       "Write a Markdown post-mortem draft from a drill journal or a time window."),
+    "deploy": Part("bongsu.deploy_cli", "app", "dev",
+                   "Deployment: the Docker Compose stack and the Kubernetes manifests."),
+    "runbooks": Part("alert_rules.cli", "app", "all", "Runbooks for the catalog's alerts."),
+    "rollback": Part("bongsu.recovery_cli", "rollback_command", "all",
+                     "Roll SERVICE back as its catalog `rollback` says, to --to or the previous build."),
+    "stack": Part("bongsu.recovery_cli", "stack_app", "all",
+                  "Drive a running local stack (`bongsu up`, `bongsu demo`)."),
+}
+_OURS = {"bongsu", "instrumentation", "notifier", "dashboards", "alert_rules", "chaos"}
+
+
+def load_part(name: str) -> TyperCommand | TyperGroup:
+    """The part's real click command; a missing extra is one clear error, never a traceback."""
+    part = PARTS[name]
+    try:
+        target = getattr(importlib.import_module(part.module), part.attribute)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in _OURS and not part.module.startswith(exc.name):
+            raise  # a bug in the part, not a missing install
+        raise fail(escape(f"`bongsu {name}` needs {exc.name}, which is not installed: "
+                          f"pip install -c constraints.txt 'bongsu[{part.extra}]'")) from None
+    # Mounted exactly as `app.add_typer(target, name=...)` / `app.command(name)(target)` would, so a
+    # part with one command stays a group (`bongsu notifier serve`).
+    holder = typer.Typer(pretty_exceptions_enable=False)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    holder.command("_")(lambda: None)  # two entries, so Typer builds a group to take ours from
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    command = group.commands[name]
+    assert isinstance(command, (TyperCommand, TyperGroup))
+    return command
+
+
+class LazyGroup(BongsuGroup):
+    """Lists the parts from PARTS and imports one only when it runs (or its own --help is asked).
+
+    A BongsuGroup, so a BongsuError raised in any command, a lazily loaded part's included, is one
+    clean line with its exit code."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *PARTS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in PARTS or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:  # `bongsu --help`: the summary is enough
+            return TyperCommand(cmd_name, help=PARTS[cmd_name].help)
+        self.commands[cmd_name] = load_part(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
 app = typer.Typer(
     name="bongsu",
+    cls=LazyGroup,
     help="Bongsu: observability and alerting for Python services, generated from one service catalog.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    cls=BongsuGroup,
+    # Click's plain help: Typer's rich help imports a Markdown parser (~0.1 s) before printing a line.
+    rich_markup_mode=None,
 )
 
 
@@ -34,6 +127,8 @@ def build_command(
         help="Notifier webhook URL for Alertmanager (env BONGSU_NOTIFIER_URL).")] = None,
 ) -> None:
     """Write Prometheus, Alertmanager, Grafana and Kubernetes files for the catalog."""
+    from bongsu.build import BuildOptions, build
+
     model = read_catalog(catalog)
     options = BuildOptions(out=out)
     if notifier_url:
@@ -45,18 +140,17 @@ def build_command(
 @app.command("check")
 def check_command(catalog: CatalogOption = None) -> None:
     """Build into a scratch folder and validate everything with the real promtool and amtool."""
+    from bongsu.build import BuildOptions, check
+
     model = read_catalog(catalog)
     with tempfile.TemporaryDirectory(prefix="bongsu-check-") as scratch:
         findings = check(model, BuildOptions(out=Path(scratch)))
     failed = [f for f in findings if not f.ok]
     for finding in findings:
-        mark = "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {finding.check}", highlight=False, soft_wrap=True)
-        if finding.detail and not finding.ok:
-            console.print(f"      {finding.detail}", highlight=False, markup=False)
+        print_finding(finding)
     if failed:
         raise fail(f"{len(failed)} of {len(findings)} checks failed", 1)
-    console.print(f"[green]all {len(findings)} checks passed[/]")
+    console.print(f"[green]{passed_summary(findings)}[/]")
 
 
 @app.command("up")
@@ -93,31 +187,13 @@ def demo_command(
 
 def _stack_settings(catalog: Optional[Path], port_base: int, scrape: str, evaluation: str,
                     run_dir: Optional[Path]) -> StackSettings:
+    from bongsu.catalog import Duration
     from bongsu.stack import StackSettings
 
     model = read_catalog(catalog)
     intervals = Duration.parse(scrape), Duration.parse(evaluation)
     return StackSettings(catalog=model, port_base=port_base, scrape_interval=intervals[0],
                          evaluation_interval=intervals[1], run_dir=run_dir)
-
-
-# Parts that add their own sub-commands; each is skipped only when its package is not installed.
-for _module, _name in (("notifier.cli", "notifier"), ("dashboards.cli", "dashboards"), ("chaos.cli", None),
-                       ("bongsu.deploy_cli", "deploy"), ("alert_rules.cli", "runbooks"),
-                       ("bongsu.recovery_cli", None)):
-    try:
-        _part = importlib.import_module(_module)
-    except ModuleNotFoundError as _exc:
-        # The part is not in this checkout, or its extra (e.g. `bongsu[notifier]`) is not installed.
-        _ours = _exc.name and _exc.name.split(".")[0] in {"bongsu", "instrumentation", "notifier",
-                                                          "dashboards", "alert_rules", "chaos"}
-        if _ours and not _module.startswith(_exc.name or ""):
-            raise
-        continue
-    if _name:
-        app.add_typer(_part.app, name=_name)
-    else:
-        _part.register(app)
 
 
 def main() -> None:

@@ -107,8 +107,8 @@ RUNBOOKS_DIR = _var("BONGSU_RUNBOOKS_DIR", "alert_rules, notifier",
 STACK = _var("BONGSU_STACK", "chaos", "The stack.json a running `bongsu up` wrote; drills read addresses from it.")
 SAFEGUARD_BURN_LIMIT = _var("BONGSU_SAFEGUARD_BURN_LIMIT", "chaos",
                             "Burn rate above which a drill's safeguard aborts it.", "250")
-SCHEMAS_DIR = _var("BONGSU_SCHEMAS_DIR", "deploy", "Folder of Compose and CRD JSON schemas.",
-                   "the copies shipped in bongsu/deploy")
+GRAFANA_URL = _var("BONGSU_GRAFANA_URL", "stack",
+                   "A Grafana for the local stack's dashboard links (none runs in it).", "no dashboard links")
 GRAFANA_PROMETHEUS_URL = _var("BONGSU_GRAFANA_PROMETHEUS_URL", "dashboards",
                               "Prometheus URL written into Grafana's provisioned data source.")
 SLACK_BOT_TOKEN = _var("SLACK_BOT_TOKEN", "notifier, deploy",

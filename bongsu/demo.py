@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from chaos.drill import DrillResult
 
 DEMO_DRILL = "payments-bad-deploy"
+# From the recorded run (docs/recovery.md): about 3.5 min to fire, 5 to resolve after Roll back, plus start-up.
+USUAL_MINUTES = 10
 
 
 class DemoFailed(BongsuError):
@@ -45,6 +48,7 @@ def run_incident(stack: Stack, console: Console) -> DrillResult:
 
     experiment = experiments(stack.settings.catalog)[DEMO_DRILL]
     console.print(Panel(experiment["description"], title=experiment["title"], border_style="blue"))
+    console.print(plan(experiment))
     result = run_drill(experiment, stack.run_dir / "stack.json", stack.run_dir / "journals", console)
     notifier, token = stack.urls["notifier"], stack.webhook_token
     for status, first, style, title in (("firing", True, "red", "what the on-call got in {channel}"),
@@ -82,6 +86,19 @@ def _render(stack: Stack, delivery: dict[str, Any], first: bool) -> str:
     return text
 
 
+def plan(experiment: dict[str, Any]) -> str:
+    """What the demo waits for, step by step, each with the longest it may take: the demo ends by itself
+    when the last step is seen (or fails naming the step that was not)."""
+    steps = [step for step in experiment["method"] if step["type"] == "probe"]
+    waits = [step["provider"]["arguments"].get("timeout_s", 0) for step in steps]
+    lines = [f"The demo ends by itself, usually within {USUAL_MINUTES} minutes and at most "
+             f"{math.ceil(sum(waits) / 60)}. After the fault is injected it waits for:"]
+    lines += [f"  {index}. {step['name']} (at most {wait / 60:g} min)"
+              for index, (step, wait) in enumerate(zip(steps, waits), 1)]
+    lines.append("Ctrl-C stops it early; the fault is cleared and the stack stopped either way.")
+    return "\n".join(lines)
+
+
 def summary(moments: dict[str, float]) -> Table:
     table = Table(title="Incident timings (measured)")
     table.add_column("interval")
@@ -99,7 +116,7 @@ def summary(moments: dict[str, float]) -> Table:
 
 def run_demo(settings: StackSettings, console: Console) -> DrillResult:
     with Stack(settings, console) as stack:
-        stack.print_endpoints()
+        stack.print_endpoints("Starting the incident drill on this stack (plan below).")
         result = run_incident(stack, console)
     console.print("[bold green]demo complete[/]: the stack is stopped")
     return result

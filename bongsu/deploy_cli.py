@@ -12,7 +12,7 @@ import typer
 
 from bongsu.build import build_for_compose, check_compose
 from bongsu.generator import Finding
-from bongsu.terminal import BongsuGroup, CatalogOption, console, err, read_catalog
+from bongsu.terminal import BongsuGroup, CatalogOption, console, err, passed_summary, print_finding, read_catalog
 
 app = typer.Typer(help="Deployment: the Docker Compose stack and the Kubernetes manifests.",
                   no_args_is_help=True, pretty_exceptions_enable=False, cls=BongsuGroup)
@@ -52,10 +52,8 @@ def check_command(
 def _report(findings: list[Finding]) -> None:
     failed = [f for f in findings if not f.ok]
     for finding in findings:
-        console.print(f"{'[green]ok[/]  ' if finding.ok else '[red]FAIL[/]'} {finding.check}", highlight=False)
-        if finding.detail and not finding.ok:
-            console.print(f"      {finding.detail}", highlight=False, markup=False)
+        print_finding(finding)
     if failed:
         err.print(f"[bold red]error:[/] {len(failed)} of {len(findings)} checks failed", highlight=False)
         raise typer.Exit(1)
-    console.print(f"[green]all {len(findings)} checks passed[/]")
+    console.print(f"[green]{passed_summary(findings)}[/]")

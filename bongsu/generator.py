@@ -24,6 +24,9 @@ class Finding:
     check: str
     ok: bool
     detail: str = ""
+    # False when a check could not run here (e.g. the package it needs is not installed): it is
+    # reported as "not checked" with `detail` saying why, and never fails the run.
+    checked: bool = True
 
 
 @dataclass

@@ -17,8 +17,10 @@ class WaitTimedOut(TimeoutError):
     """A condition did not hold in time; the message says which and what was last seen."""
 
 
-def wait_for(condition: Callable[[], T | None], timeout: float, what: str, interval: float = 1.0) -> T:
-    """Poll `condition` until it returns something truthy; return that. Errors while polling retry."""
+def wait_for(condition: Callable[[], T | None], timeout: float, what: str, interval: float = 1.0,
+             last_seen: Callable[[], str] | None = None) -> T:
+    """Poll `condition` until it returns something truthy; return that. Errors while polling retry.
+    On time-out the message says what was awaited and, through `last_seen`, what was seen last."""
     deadline = time.monotonic() + timeout
     last_error = ""
     while True:
@@ -29,7 +31,8 @@ def wait_for(condition: Callable[[], T | None], timeout: float, what: str, inter
         except httpx.HTTPError as exc:
             last_error = f" (last error: {exc})"
         if time.monotonic() >= deadline:
-            raise WaitTimedOut(f"{what}: not seen within {timeout:.0f}s{last_error}")
+            seen = f"; last seen: {last_seen()}" if last_seen else ""
+            raise WaitTimedOut(f"{what}: not seen within {timeout:.0f}s{seen}{last_error}")
         time.sleep(interval)
 
 

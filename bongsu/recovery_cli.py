@@ -75,8 +75,3 @@ def rollback_command(
         raise fail(f"rollback of {service} from {from_version} to {target} failed: {outcome.detail}", 1)
     console.print(f"rolled {service} back from {from_version} to {target} "
                   f"({outcome.finished_at - outcome.started_at:.1f}s): {outcome.detail}", highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("rollback")(rollback_command)
-    app.add_typer(stack_app, name="stack")

@@ -7,6 +7,7 @@ child on loopback, configured by `bongsu build` into a run folder. No Docker nee
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import sys
@@ -25,10 +26,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from bongsu import conventions, history, stackdeploy
 from bongsu.build import BuildOptions, build
 from bongsu.catalog import Catalog, Duration
+from bongsu.deploy.kubernetes import catalog_yaml
 from bongsu.errors import EXIT_PREREQUISITE, BongsuError
+from bongsu.processes import Child, ProcessError, alertmanager, free_port, port_is_free, prometheus
 from examples.shop import releases
 from examples.shop.releases import Build
-from bongsu.processes import Child, ProcessError, alertmanager, free_port, port_is_free, prometheus
 
 REPO = Path(__file__).resolve().parent.parent
 SHOP = REPO / "examples" / "shop"
@@ -110,6 +112,15 @@ class Stack:
             ticket_group_interval=s.ticket_group_interval, ticket_repeat_interval=Duration.parse("4h"),
         )
 
+    def local_catalog(self) -> Catalog:
+        """The catalog with this stack's links: runbooks served by its notifier (`/runbooks/`), and no
+        dashboard links unless BONGSU_GRAFANA_URL names a Grafana (none runs in the local stack)."""
+        catalog = self.settings.catalog
+        links = catalog.links.model_copy(update={
+            "runbook_base_url": f"{self.urls['notifier']}/runbooks",
+            "grafana_url": os.environ.get(conventions.GRAFANA_URL, "").strip()})  # "" = none, kept in the YAML
+        return catalog.model_copy(update={"links": links})
+
     def _children(self, options: BuildOptions) -> list[Child]:
         logs = self.run_dir / "logs"
         env = {conventions.WEBHOOK_TOKEN: self.webhook_token, conventions.FAULT_TOKEN: self.fault_token,
@@ -123,7 +134,7 @@ class Stack:
                   [sys.executable, "-m", "bongsu", "notifier", "serve",
                    "--listen", f"127.0.0.1:{self.ports['notifier']}",
                    "--state", str(self.run_dir / "notifier" / "state.sqlite"),
-                   "--catalog", self.settings.catalog.source],
+                   "--catalog", str(options.out / "catalog.yaml")],
                   logs / "notifier.log", health_url=f"{self.urls['notifier']}/readyz",
                   env={**env, "ALERTMANAGER_URL": self.urls["alertmanager"],
                        conventions.PROMETHEUS_URL: self.urls["prometheus"], conventions.SLACK_SIGNING_SECRET: self.signing_secret,
@@ -168,7 +179,10 @@ class Stack:
         options = self.build_options()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
-            build(self.settings.catalog, options)
+            catalog = self.local_catalog()
+            build(catalog, options)
+            # The notifier reads the same links (its fallback runbook and dashboard links).
+            (options.out / "catalog.yaml").write_text(catalog_yaml(catalog), encoding="utf-8")
         except ValueError as exc:
             raise StackError(f"cannot build the stack's configuration: {exc}") from None
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -285,11 +299,12 @@ class Stack:
                 raise StackError(f"{name} exited unexpectedly (code {code}); see {child.log_path}:\n"
                                  f"{child.log_tail()}")
 
-    def print_endpoints(self) -> None:
+    def print_endpoints(self, until: str = "Press Ctrl-C to stop.") -> None:
+        """The URLs, then `until`: what ends this run (Ctrl-C for `bongsu up`, the drill for the demo)."""
         self.console.print(f"[bold]Bongsu local stack[/] (run folder {self.run_dir})")
         for name, url in self.urls.items():
             self.console.print(f"  {name:<13} {url}")
-        self.console.print("Press Ctrl-C to stop.")
+        self.console.print(until)
 
     def wait_until_interrupted(self) -> None:
         try:

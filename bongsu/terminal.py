@@ -5,15 +5,18 @@ other exception is a bug in Bongsu and keeps its traceback."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from typer import _click
 from typer.core import TyperGroup
 
-from bongsu.catalog import Catalog, CatalogError, load_catalog
 from bongsu.errors import BongsuError
+
+if TYPE_CHECKING:  # the catalog model is imported when a command reads one, not at start-up
+    from bongsu.catalog import Catalog
+    from bongsu.generator import Finding
 
 console = Console()
 err = Console(stderr=True)
@@ -42,7 +45,25 @@ class BongsuGroup(TyperGroup):
 
 def read_catalog(path: Optional[Path]) -> Catalog:
     """The catalog at `path` (the demo's when None), or exit 2 listing every located problem."""
+    from bongsu.catalog import CatalogError, load_catalog
+
     try:
         return load_catalog(path)
     except CatalogError as exc:
         raise fail(f"the catalog has {len(exc.problems)} problem(s):\n{exc}") from None
+
+
+def print_finding(finding: Finding) -> None:
+    """One check's line; a failure or a check that could not run also says why."""
+    mark = "[yellow]not checked[/]" if not finding.checked else "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
+    console.print(f"{mark} {finding.check}", highlight=False, soft_wrap=True)
+    if finding.detail and (not finding.ok or not finding.checked):
+        console.print(f"      {finding.detail}", highlight=False, markup=False)
+
+
+def passed_summary(findings: list[Finding]) -> str:
+    """`all 9 checks passed`, or `8 checks passed, 1 not checked` when some could not run."""
+    unchecked = sum(not f.checked for f in findings)
+    if not unchecked:
+        return f"all {len(findings)} checks passed"
+    return f"{len(findings) - unchecked} checks passed, {unchecked} not checked (see above)"

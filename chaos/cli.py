@@ -1,4 +1,4 @@
-"""`bongsu drill` and `bongsu postmortem`, added to the `bongsu` app by `register(app)`."""
+"""`bongsu drill` and `bongsu postmortem`, listed in bongsu/cli.py's PARTS and loaded when run."""
 
 from __future__ import annotations
 
@@ -165,9 +165,3 @@ def postmortem_command(
     except (httpx.HTTPError, ActivityFailed) as exc:
         raise fail(f"cannot read the stack: {exc}", 3) from None
     console.print(f"[green]wrote[/] {path}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add `bongsu drill` and `bongsu postmortem` to the `bongsu` command line."""
-    app.command("drill")(drill_command)
-    app.command("postmortem")(postmortem_command)

@@ -108,7 +108,9 @@ def _common(catalog: Catalog, service: Service, title: str, description: str, dr
         "description": description,
         "tags": ["bongsu", "drill", service.name],
         "configuration": {
-            "bongsu_stack": {"type": "env", "key": conventions.STACK},
+            # Empty by default so `chaos validate` needs no environment; an activity that runs without
+            # it fails saying what to set and why (chaos/stackfile.py).
+            "bongsu_stack": {"type": "env", "key": conventions.STACK, "default": ""},
             "safeguard_burn_limit": {"type": "env", "key": SAFEGUARD_ENV, "default": DEFAULT_SAFEGUARD_BURN},
         },
         "extensions": [{"name": "bongsu", "drill": drill}],

@@ -251,7 +251,7 @@ def write_postmortem(catalog: Catalog, stack: StackFile, start: float, end: floa
     lines += ["", "## Links", ""]
     for name in fired or ([spec["alertname"]] if spec else []):
         lines.append(f"- Runbook {name}: {catalog.links.runbook_url(name)}")
-    for service in services:
+    for service in services if catalog.links.grafana_url else []:  # no Grafana configured: no dead links
         lines.append(f"- Dashboards {service.name}: {catalog.links.dashboard_url(service.slo_dashboard_uid)} (SLOs), "
                      f"{catalog.links.dashboard_url(service.red_dashboard_uid)} (RED)")
     lines += ["", "## Contributing factors", "", "_To be written by the authors._", "",

@@ -82,6 +82,9 @@ def stack_from(configuration: dict | None) -> StackFile:
     """The stack an activity acts on: configuration `bongsu_stack`, else env `BONGSU_STACK`."""
     path = (configuration or {}).get("bongsu_stack") or ChaosSettings().stack
     if not path:
-        raise StackFileError(f"no stack to drill: set {STACK_ENV} (or the configuration key bongsu_stack) "
-                             "to the stack.json that `bongsu up` wrote")
+        raise StackFileError(
+            f"no stack to drill: set {STACK_ENV} (or the configuration key bongsu_stack) to the stack.json "
+            "that `bongsu up` writes in its run folder (it prints the folder at start). The drill reads from it "
+            "which Prometheus, Alertmanager, notifier and shop to act on and the tokens to use; "
+            "`bongsu drill` sets it for you")
     return read_stack_file(path)

@@ -25,8 +25,10 @@ def generate(catalog: Catalog, options: BuildOptions) -> Iterable[Path]:
         stale.unlink()
     for board in made:
         path = folder / f"{board.uid}.json"
-        # Compact, keys sorted: json's C encoder (no indent) is what keeps a 1,000-service build quick.
-        path.write_text(json.dumps(board.dashboard.to_json_data(), cls=DashboardEncoder, sort_keys=True) + "\n")
+        # Compact, keys sorted: json's C encoder (no indent) is what keeps a 1,000-service build quick,
+        # and the Kubernetes ConfigMaps embed this text as it is.
+        path.write_text(json.dumps(board.dashboard.to_json_data(), cls=DashboardEncoder, sort_keys=True,
+                                   separators=(",", ":")) + "\n")
         written.append(path)
     return written + provisioning.write(options.out, made, options)
 

@@ -7,6 +7,7 @@ out on Grafana's 24-column grid.
 
 from __future__ import annotations
 
+import copy as _copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -116,19 +117,27 @@ def timeseries(title: str, queries: Sequence[Query], unit: str, *, description: 
 
 
 def grid(rows: Sequence[tuple[str | None, Sequence[TimeSeries]]], height: int = PANEL_HEIGHT) -> list:
-    """Lay rows of panels out on Grafana's 24-column grid; a titled row gets a row header first."""
+    """Lay rows of panels out on Grafana's 24-column grid; a titled row gets a row header first.
+
+    Panels are numbered 1, 2, ... in order as they are placed (as grafanalib's auto_panel_ids would).
+    Each placed panel is a shallow copy: attrs' evolve re-runs every validator, which at 1,000 services
+    was a third of the dashboards' build time."""
     placed: list = []
     y = 0
     for title, panels in rows:
         if title:
-            placed.append(RowPanel(title=title, gridPos=GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)))
+            placed.append(RowPanel(title=title, gridPos=GridPos(h=1, w=GRID_COLUMNS, x=0, y=y),
+                                   id=len(placed) + 1))
             y += 1
         if not panels:
             continue
         for index, panel in enumerate(panels):  # equal widths, the remainder spread over the row
             x = GRID_COLUMNS * index // len(panels)
             w = GRID_COLUMNS * (index + 1) // len(panels) - x
-            placed.append(attr.evolve(panel, gridPos=GridPos(h=height, w=w, x=x, y=y)))
+            copy = _copy.copy(panel)
+            copy.gridPos = GridPos(h=height, w=w, x=x, y=y)
+            copy.id = panel.id or len(placed) + 1
+            placed.append(copy)
         y += height
     return placed
 
@@ -137,6 +146,12 @@ def link(title: str, uid: str, *, include_vars: bool = False) -> DashboardLink:
     """A link to another Bongsu dashboard by its stable UID (Grafana's `/d/<uid>` URL)."""
     return DashboardLink(type="link", title=title, uri=f"/d/{uid}", keepTime=True, includeVars=include_vars,
                          icon="dashboard", tooltip=title)
+
+
+def team_dashboards(team: str) -> DashboardLink:
+    """A dropdown of a team's dashboards: every generated board carries a `team:<name>` tag."""
+    return DashboardLink(type="dashboards", title=f"Team {team}", tags=[f"team:{team}"], asDropdown=True,
+                         keepTime=True, includeVars=False)
 
 
 def alerts_annotation(alertnames: Sequence[str]) -> dict:
@@ -179,7 +194,7 @@ def dashboard(title: str, uid: str, rows: Sequence[tuple[str | None, Sequence[Ti
         panels=grid(rows), templating=Templating(list=[datasource_variable(), *variables]),
         annotations=Annotations(list=annotations), links=[*links, browse], time=Time(since, "now"),
         refresh="30s", schemaVersion=36, graphTooltip=1, editable=True,
-    ).auto_panel_ids()
+    )
 
 
 def board(dash: Dashboard, folder_uid: str, folder_title: str) -> Board:

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bongsu.catalog import Catalog
@@ -33,6 +33,7 @@ from notifier.oversize import HARD_LIMIT_BYTES, BodyTooLarge, read_body, salvage
 from notifier.payload import Notification, PayloadError, parse_notification
 from notifier.redaction import redact_url
 from notifier.routing import channel_for
+from notifier.runbooks import runbook_page
 from notifier.settings import MAX_INTERACTION_BYTES, Settings
 from notifier.signature import rejection
 from notifier.sinks import Sink, SlackSink, TerminalSink
@@ -254,6 +255,13 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         metrics.queue_depth.set(await run(store.queue_depth))
         return Response(metrics.exposition(), media_type=metrics.content_type)
 
+    async def runbook(request: Request) -> Response:
+        """A runbook from the repository (public documentation, read-only): what alert links open."""
+        page = await asyncio.to_thread(runbook_page, settings.runbooks_dir, request.path_params["filename"])
+        if page is None:
+            return PlainTextResponse("no such runbook", 404)
+        return HTMLResponse(page)
+
     async def livez(request: Request) -> Response:
         return JSONResponse({"status": "pass"})
 
@@ -288,6 +296,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         Route("/api/rollbacks", rollbacks, methods=["GET"]),
         Route("/api/deliveries", deliveries, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/runbooks/{filename}", runbook, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ], lifespan=lifespan)

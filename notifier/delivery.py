@@ -24,6 +24,7 @@ from notifier.metrics import Metrics
 from notifier.ordering import reconcile
 from notifier.payload import Notification
 from notifier.render import GroupView, Message, change_note, group_message
+from notifier.resolution import value_at_resolution
 from notifier.routing import dashboard_url, runbook_url
 from notifier.runbooks import runbook_excerpt
 from notifier.settings import Settings
@@ -202,17 +203,24 @@ class Deliverer:
                  channel=group.channel, ts=posted.ts)
 
     async def _view_async(self, notification: Notification, group: Group) -> GroupView:
-        """The view plus what the store keeps beside the group: its evidence and rollback records."""
-        view = self._view(notification, group)
+        """The view plus what the store keeps beside the group (its evidence and rollback records), and
+        for a resolved group the first alert's value at resolution (from Prometheus)."""
+        view = self._view(notification, group, await self._resolution_value(notification))
         view.evidence = await self._db(self.store.evidence, group.group_key)
         view.rollbacks = await self._db(self.store.rollbacks, group.group_key)
         view.trace_url_template = self.settings.trace_url_template
         return view
 
-    def _view(self, notification: Notification, group: Group) -> GroupView:
+    async def _resolution_value(self, notification: Notification) -> float | None:
+        """The first alert's value when it resolved (notifier/resolution.py), from PROMETHEUS_URL."""
+        if notification.status != "resolved" or not self.settings.prometheus_url:
+            return None
+        return await asyncio.to_thread(value_at_resolution, self.settings.prometheus_url, notification.alerts[0])
+
+    def _view(self, notification: Notification, group: Group, resolved_value: float | None = None) -> GroupView:
         alertname = notification.group_labels.get("alertname") or notification.alerts[0].name
         return GroupView(
-            notification=notification, group_id=group.group_id,
+            notification=notification, group_id=group.group_id, resolved_value=resolved_value,
             runbook_excerpt=runbook_excerpt(self.settings.runbooks_dir, alertname),
             runbook_url=runbook_url(notification, self.catalog),
             dashboard_url=dashboard_url(notification, self.catalog),

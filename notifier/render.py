@@ -59,6 +59,8 @@ class GroupView:
     evidence: dict | None = None  # notifier/evidence.py, once gathered
     rollbacks: list[RollbackRecord] | None = None
     trace_url_template: str | None = None
+    # The first alert's value when it resolved (notifier/resolution.py); None when unknown.
+    resolved_value: float | None = None
 
 
 @dataclass
@@ -178,6 +180,11 @@ def group_message(view: GroupView) -> Message:
             else f"firing for *{human_duration(lasted)}*")
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=f"{icon} severity *{_escape(severity)}* · started {_clock(started)} · {when}")]))
+    if n.status == "resolved" and description:
+        # The description was rendered with the value while firing; say so, and what it was at the end.
+        at_end = (f"Value at resolution: *{view.resolved_value:.4g}*" if view.resolved_value is not None
+                  else "Value at resolution: not known (the notifier has no PROMETHEUS_URL, or no sample then)")
+        description = f"{at_end}\nWhile firing: {description}"
     if summary or description:
         text = "\n".join(part for part in (f"*{_escape(_cut(summary, 300))}*" if summary else None,
                                            _escape(_cut(description, 1000)) if description else None) if part)

@@ -1,4 +1,5 @@
-"""The first lines of `runbooks/<alertname>.md`, so the on-call sees what to do without a click."""
+"""The first lines of `runbooks/<alertname>.md`, so the on-call sees what to do without a click; and the
+whole runbook as a page (`GET /runbooks/<alertname>.md`), so the local stack's runbook links open."""
 
 from __future__ import annotations
 
@@ -34,3 +35,22 @@ def runbook_excerpt(folder: Path, alertname: str, max_lines: int = 3, max_chars:
     if len(excerpt) > max_chars:
         excerpt = excerpt[: max_chars - 1].rstrip() + "…"
     return excerpt or None
+
+
+def runbook_page(folder: Path, filename: str) -> str | None:
+    """`<alertname>.md` rendered as a small HTML page (raw HTML in the Markdown is escaped, not passed
+    through); None when there is no such runbook."""
+    from markdown_it import MarkdownIt  # only when a runbook is opened
+
+    alertname = filename.removesuffix(".md")
+    if not filename.endswith(".md") or not _SAFE_NAME.match(alertname) or alertname.startswith("."):
+        return None
+    try:
+        text = (folder / filename).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    body = MarkdownIt("commonmark", {"html": False}).render(text)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Runbook: {alertname}</title>"
+            "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto;padding:0 1em;line-height:1.5}"
+            "pre,code{background:#f4f4f4}pre{padding:.5em;overflow:auto}</style></head>"
+            f"<body>{body}</body></html>")

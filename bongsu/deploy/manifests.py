@@ -18,7 +18,7 @@ from jsonschema import Draft7Validator
 
 from bongsu.catalog import KUBERNETES_NOTIFIER
 from bongsu.deploy.kubernetes import CONFIGMAP_LIMIT_BYTES, KUSTOMIZATION_FILE
-from bongsu.deploy.schemas import KubernetesLoader, crd_problems, json_path, load_crds
+from bongsu.deploy.schemas import CRD_KINDS, CheckUnavailable, KubernetesLoader, crd_models, crd_problems, json_path
 from bongsu.generator import Finding
 
 _NAME = {"type": "string", "maxLength": 253,
@@ -112,14 +112,14 @@ def load_folder(folder: Path) -> dict[str, list[dict[str, Any]]]:
             for path in sorted(folder.glob("*.yaml")) if path.name != KUSTOMIZATION_FILE}
 
 
-def object_problems(obj: dict[str, Any], schemas: Path) -> list[str]:
-    """One object against its CRD or core-kind schema."""
+def object_problems(obj: dict[str, Any]) -> list[str]:
+    """One object against its prometheus-operator model or core-kind schema. Raises CheckUnavailable
+    for a custom resource when the models package is not installed."""
     if not isinstance(obj, dict) or "apiVersion" not in obj or "kind" not in obj:
         return ["not a Kubernetes object (needs apiVersion and kind)"]
     key = (obj["apiVersion"], obj["kind"])
-    crd = load_crds(schemas).get(key)
-    if crd:
-        return crd_problems(obj, crd)
+    if key in CRD_KINDS:
+        return crd_problems(obj, crd_models()[key])
     if key in CORE_SCHEMAS:
         return [f"{json_path(error.absolute_path) or '(object)'}: {error.message}"
                 for error in Draft7Validator(CORE_SCHEMAS[key]).iter_errors(obj)]
@@ -246,7 +246,7 @@ def _selects(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 
 
-def check_folder(folder: Path, schemas: Path) -> list[Finding]:
+def check_folder(folder: Path) -> list[Finding]:
     """Findings for every file in DIR/kubernetes/, the references across them, and the kustomization."""
     if not folder.is_dir():
         return [Finding("kubernetes manifests", False, f"{folder} does not exist; run `bongsu build` first")]
@@ -255,11 +255,16 @@ def check_folder(folder: Path, schemas: Path) -> list[Finding]:
     everything: list[dict[str, Any]] = []
     for file, objects in files.items():
         problems = []
-        for index, obj in enumerate(objects):
-            label = f"{obj.get('kind', '?')} {obj.get('metadata', {}).get('name', '?')}" if isinstance(obj, dict) else f"document {index}"
-            problems += [f"{file} {label}: {p}" for p in object_problems(obj, schemas)]
-        findings.append(Finding(f"kubernetes/{file} against CRD and core-kind schemas ({len(objects)} objects)",
-                                not problems, "\n".join(problems)))
+        name = f"kubernetes/{file} against CRD and core-kind schemas ({len(objects)} objects)"
+        try:
+            for index, obj in enumerate(objects):
+                label = f"{obj.get('kind', '?')} {obj.get('metadata', {}).get('name', '?')}" if isinstance(obj, dict) else f"document {index}"
+                problems += [f"{file} {label}: {p}" for p in object_problems(obj)]
+        except CheckUnavailable as exc:
+            findings.append(Finding(name, True, str(exc), checked=False))
+            everything += objects
+            continue
+        findings.append(Finding(name, not problems, "\n".join(problems)))
         if not problems:
             everything += objects
     problems = reference_problems(everything)

@@ -1,112 +1,136 @@
-"""Validate generated objects against the published schemas: prometheus-operator CRDs and the Compose
-Specification. No Kubernetes API server or Docker engine is needed, so this runs anywhere.
+"""Validate generated objects against published specifications, with maintained packages that ship them:
+prometheus-operator custom resources with `cloudcoil-models-prometheus-operator` (pydantic models
+generated from the operator's CRDs) and the Compose file with `compose-spec` (the `compose_spec` Rust
+parser, which follows the Compose Specification). No Kubernetes API server or Docker engine is needed,
+and nothing outside the installed packages is read. docs/deploy.md says why these two.
 
-The schemas are public data files kept beside the repository (`../shared/schemas/`, or the folder in
-BONGSU_SCHEMAS_DIR); they are read, never copied into the project.
+When a package is not installed the check says "not checked" and why (`CheckUnavailable`); it never
+fails for something the user cannot see.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
+import types
+import typing
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft7Validator
+from pydantic import BaseModel, ValidationError
 
-from bongsu import conventions
+from bongsu.deploy.compose_checks import _INTERPOLATION, _default
 from bongsu.errors import PrerequisiteMissing
 
-SCHEMAS_ENV = conventions.SCHEMAS_DIR
+# The packages (and the pinned versions in constraints.txt) the checks come from, for messages.
+CRD_PACKAGE = "cloudcoil-models-prometheus-operator"
+COMPOSE_PACKAGE = "compose-spec"
+# The kinds Bongsu writes or may write: (apiVersion, kind) -> (module, class name) in the package.
+CRD_KINDS = {
+    ("monitoring.coreos.com/v1", "PrometheusRule"): ("v1", "PrometheusRule"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): ("v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PodMonitor"): ("v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"): ("v1alpha1", "AlertmanagerConfig"),
+}
 
 
-class SchemasMissing(PrerequisiteMissing):
-    """The schema folder is absent; the message says where it was looked for and how to point at it."""
+class CheckUnavailable(PrerequisiteMissing):
+    """The package a check needs is not installed; the message says which and how to get it. The
+    checks report it as "not checked" (Finding.checked False), never as a failure."""
 
 
-class KubernetesLoader(yaml.SafeLoader):
-    """YAML 1.1 reads a bare `=` (an AlertmanagerConfig matchType, as kustomize prints it) as a `value` tag."""
+class KubernetesLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML 1.1 reads a bare `=` (an AlertmanagerConfig matchType, as kustomize prints it) as a `value` tag.
+    libyaml's parser when present: a 1,000-service build writes 70 MB of manifests."""
 
 
-KubernetesLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)  # type: ignore[type-var]  # types-PyYAML types the method for the base class only
-
-
-def schemas_dir() -> Path:
-    """BONGSU_SCHEMAS_DIR, or `shared/schemas` beside the repository checkout."""
-    configured = os.environ.get(SCHEMAS_ENV)
-    folder = Path(configured) if configured else Path(__file__).resolve().parents[2].parent / "shared" / "schemas"
-    if not (folder / "compose-spec.json").is_file() or not (folder / "prometheus-operator").is_dir():
-        raise SchemasMissing(
-            f"schemas not found in {folder} (need compose-spec.json and prometheus-operator/*.yaml): "
-            f"put a copy of shared/schemas beside the repository, or set {SCHEMAS_ENV} to its folder")
-    return folder
-
-
-@dataclass(frozen=True)
-class CrdVersion:
-    kind: str
-    api_version: str
-    schema: dict[str, Any]
+KubernetesLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
 
 
 @cache
-def load_crds(folder: Path) -> dict[tuple[str, str], CrdVersion]:
-    """(apiVersion, kind) -> the served version's openAPIV3Schema, for every CRD in the folder."""
-    found: dict[tuple[str, str], CrdVersion] = {}
-    for path in sorted((folder / "prometheus-operator").glob("*.yaml")):
-        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=KubernetesLoader)
-        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-        for entry in crd["spec"]["versions"]:
-            if entry.get("served"):
-                api_version = f"{group}/{entry['name']}"
-                found[(api_version, kind)] = CrdVersion(kind, api_version, entry["schema"]["openAPIV3Schema"])
-    return found
+def crd_models() -> dict[tuple[str, str], type[BaseModel]]:
+    """(apiVersion, kind) -> the package's model of that served CRD version. Imported on first use
+    (about a second: the models are large), so only commands that validate manifests pay for it."""
+    try:
+        from cloudcoil.models.prometheus_operator import v1, v1alpha1
+    except ModuleNotFoundError as exc:
+        raise CheckUnavailable(f"{CRD_PACKAGE} is not installed ({exc.name} missing): "
+                               f"pip install -c constraints.txt 'bongsu[dev]'") from None
+    modules = {"v1": v1, "v1alpha1": v1alpha1}
+    return {key: getattr(modules[module], name) for key, (module, name) in CRD_KINDS.items()}
 
 
-def crd_problems(obj: dict[str, Any], crd: CrdVersion) -> list[str]:
+def crd_problems(obj: dict[str, Any], model: type[BaseModel]) -> list[str]:
     """Schema violations, plus fields the API server would silently prune (like kubectl's strict mode)."""
-    problems = [f"{json_path(error.absolute_path)}: {error.message}"
-                for error in Draft7Validator(crd.schema).iter_errors(obj)]
+    try:
+        model.model_validate(obj)
+        problems: list[str] = []
+    except ValidationError as exc:
+        problems = [f"{json_path(error['loc']) or '(object)'}: {error['msg']}" for error in exc.errors()]
     problems += [f"{where}: unknown field (the API server would drop it)"
-                 for where in _unknown_fields(obj, crd.schema, "")]
+                 for where in _unknown_fields(obj, model, "")]
     return problems
 
 
-def _unknown_fields(value: object, schema: dict[str, Any], where: str) -> list[str]:
-    if schema.get("x-kubernetes-preserve-unknown-fields"):
-        return []
+def _unknown_fields(value: object, annotation: object, where: str) -> list[str]:
+    """Keys of `value` that the model (or the models nested in its field types) does not define."""
     found: list[str] = []
-    if isinstance(value, dict) and schema.get("type") == "object":
-        properties = schema.get("properties")
-        if properties is None:  # a map: every value follows additionalProperties
-            items = schema.get("additionalProperties")
-            for key, item in value.items():
-                if isinstance(items, dict):
-                    found += _unknown_fields(item, items, f"{where}.{key}")
-            return found
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not isinstance(value, dict):
+            return []
+        fields = {(field.alias or name): field.annotation for name, field in annotation.model_fields.items()}
         for key, item in value.items():
-            if key not in properties:
+            if key not in fields:
                 found.append(f"{where}.{key}".lstrip("."))
             else:
-                found += _unknown_fields(item, properties[key], f"{where}.{key}")
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+                found += _unknown_fields(item, fields[key], f"{where}.{key}")
+        return found
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _unknown_fields(value, args[0], where)
+    if origin in (typing.Union, types.UnionType):
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        others = [a for a in args if a not in models and a is not type(None)]
+        if isinstance(value, dict) and models and not any(typing.get_origin(a) is dict for a in others):
+            return _unknown_fields(value, models[0], where)
+        for arg in others:
+            if typing.get_origin(arg) in (list, dict):
+                return _unknown_fields(value, arg, where)
+        return []
+    if origin is list and isinstance(value, list) and args:
         for index, item in enumerate(value):
-            found += _unknown_fields(item, schema["items"], f"{where}[{index}]")
+            found += _unknown_fields(item, args[0], f"{where}[{index}]")
+    elif origin is dict and isinstance(value, dict) and len(args) == 2:
+        for key, item in value.items():
+            found += _unknown_fields(item, args[1], f"{where}.{key}")
     return found
 
 
-def compose_problems(document: dict[str, Any], folder: Path) -> list[str]:
-    """The compose file's violations of the Compose Specification's JSON schema (draft-07)."""
-    schema = json.loads((folder / "compose-spec.json").read_text(encoding="utf-8"))
-    return [f"{json_path(error.absolute_path) or '(top level)'}: {error.message}"
-            for error in sorted(Draft7Validator(schema).iter_errors(document), key=lambda e: str(list(e.path)))]
+def compose_problems(text: str) -> list[str]:
+    """The compose file's first violation of the Compose Specification (the parser stops at the first),
+    with its line. `${VAR:-default}` takes its default and `${VAR}` the empty string, as Compose does
+    when the variable is unset; YAML merge keys (`<<:`) are applied first, as Compose does."""
+    try:
+        # The native parser itself (the package's .pyi covers only its pydantic wrapper, which adds nothing here).
+        from compose_spec.compose_spec import PyOptions  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:
+        raise CheckUnavailable(f"{COMPOSE_PACKAGE} is not installed ({exc.name} missing): "
+                               f"pip install -c constraints.txt 'bongsu[dev]'") from None
+    interpolated = _INTERPOLATION.sub(_default, text.replace("$$", "\0")).replace("\0", "$")
+    try:
+        PyOptions(apply_merge=True).from_yaml(interpolated).validate()
+    except ValueError as exc:
+        return [str(exc)]
+    return []
+
+
+def compose_text(document: dict[str, Any]) -> str:
+    """A parsed compose document back as text, for checking an edited copy."""
+    return json.dumps(document, indent=1)
 
 
 def json_path(parts: object) -> str:
-    """`spec.endpoints[0].port` from a jsonschema error path, so a problem says where it is."""
+    """`spec.endpoints[0].port` from an error location, so a problem says where it is."""
     text = ""
     for part in parts:  # type: ignore[attr-defined]
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))

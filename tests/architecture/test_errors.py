@@ -16,7 +16,7 @@ from alert_rules.lint import LintError
 from bongsu.binaries import MissingBinary
 from bongsu.catalog import CatalogError, InvalidDuration
 from bongsu.demo import DemoFailed
-from bongsu.deploy.schemas import SchemasMissing
+from bongsu.deploy.schemas import CheckUnavailable
 from bongsu.errors import EXIT_FAILED, EXIT_PREREQUISITE, EXIT_USAGE, BongsuError
 from bongsu.processes import ProcessError
 from bongsu.stack import StackError
@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
     (CatalogError, EXIT_USAGE), (InvalidDuration, EXIT_USAGE), (LintError, EXIT_USAGE),
     (HandwrittenError, EXIT_USAGE), (ConfigError, EXIT_USAGE), (StackFileError, EXIT_USAGE),
     (PushError, EXIT_USAGE), (SilenceError, EXIT_USAGE), (StoreError, EXIT_USAGE),
-    (MissingBinary, EXIT_PREREQUISITE), (SchemasMissing, EXIT_PREREQUISITE), (StackError, EXIT_PREREQUISITE),
+    (MissingBinary, EXIT_PREREQUISITE), (CheckUnavailable, EXIT_PREREQUISITE), (StackError, EXIT_PREREQUISITE),
     (ProcessError, EXIT_PREREQUISITE), (PrometheusUnreachable, EXIT_PREREQUISITE), (DemoFailed, EXIT_FAILED),
 ])
 def test_every_user_facing_error_derives_from_the_root(error: type[BongsuError], code: int) -> None:

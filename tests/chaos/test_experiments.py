@@ -59,10 +59,21 @@ def test_every_experiment_rolls_back_always_and_clears_its_own_fault() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_chaos_validate_accepts(path: Path, tmp_path: Path) -> None:
+    """Without any environment variable: validating needs no running stack."""
     assert CHAOS.exists(), f"{CHAOS} is missing: install the chaos extra (pip install -e '.[chaos]')"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BONGSU_")}
     result = subprocess.run([str(CHAOS), "--no-log-file", "validate", str(path)], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path,
-                            env={**os.environ, "BONGSU_STACK": str(tmp_path / "stack.json")})
+                            timeout=120, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "look valid" in result.stdout + result.stderr
     json.loads(path.read_text())
+
+
+def test_running_without_a_stack_says_what_to_set_and_why(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BONGSU_")}
+    result = subprocess.run([str(CHAOS), "--no-log-file", "run", "--rollback-strategy", "never",
+                             str(EXPERIMENTS_DIR / "payments-target-down.json")], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path, env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "set BONGSU_STACK" in output and "`bongsu up` writes in its run folder" in output, output

@@ -162,7 +162,7 @@ def test_check_fails_when_an_alert_links_to_a_missing_dashboard(catalog: Catalog
         "alert": "Ghost", "expr": "vector(1)",
         "annotations": {"dashboard_url": "http://localhost:3000/d/bongsu-ghost?var-service=x"}}]}]}))
     failures = _failures(catalog, out)
-    assert "bongsu-slo-payments (wanted by alert annotations of payments, a link on bongsu-overview" in failures
+    assert "bongsu-slo-payments (wanted by alert annotations of payments, a link on bongsu-red-payments" in failures
     # Alert rules are another part's output: the spine checks that the two meet.
     linked = "\n".join(f.detail for f in links.check(catalog, BuildOptions(out=out)) if not f.ok)
     assert "bongsu-ghost (wanted by the dashboard_url of alert Ghost)" in linked

@@ -3,22 +3,21 @@ Prometheus, except the panels each dashboard declares incident-only (`Board.inci
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bongsu.build import BuildOptions
+from bongsu.observe import wait_for
 from bongsu.stack import Stack
 from dashboards import boards, panel_data, render_panels, to_json
 from dashboards.build import check
-from dashboards.panel_data import query_range
 
 pytestmark = pytest.mark.e2e
 WARM_UP_S = 180  # 5m-window recording rules and rates need a few scrapes and evaluations first
 CURVE_S = 40  # the preview test draws once every dashboard has at least this much history
+PREVIEW_WINDOW = timedelta(minutes=3)
 
 
 def _gaps(stack: Stack) -> tuple[list[str], list[str]]:
@@ -36,14 +35,15 @@ def _gaps(stack: Stack) -> tuple[list[str], list[str]]:
 
 
 def test_every_panel_has_data_except_the_declared_incident_only_ones(demo_stack: Stack) -> None:
-    deadline = time.monotonic() + WARM_UP_S
-    while True:
-        empty, rejected = _gaps(demo_stack)
+    empty: list[str] = []
+
+    def all_have_data() -> bool:
+        empty[:], rejected = _gaps(demo_stack)
         assert rejected == [], "Prometheus rejected dashboard queries:\n" + "\n".join(rejected)
-        if not empty or time.monotonic() > deadline:
-            break
-        time.sleep(5)
-    assert empty == [], f"panels without data after {WARM_UP_S}s of demo traffic:\n" + "\n".join(empty)
+        return not empty
+
+    wait_for(all_have_data, WARM_UP_S, "every panel with data (but the incident-only ones)", interval=5,
+             last_seen=lambda: "panels without data: " + "; ".join(empty))
 
 
 def test_dashboards_check_against_the_stack_build(demo_stack: Stack) -> None:
@@ -53,23 +53,40 @@ def test_dashboards_check_against_the_stack_build(demo_stack: Stack) -> None:
     assert any("linked dashboard UIDs exist" in f.check for f in findings)
 
 
-def _history_s(stack: Stack) -> float:
-    """How long the slowest-starting series (a 5m recording rule) has had samples, in seconds."""
-    series = query_range(httpx.Client(timeout=10), stack.urls["prometheus"],
-                         'slo:sli_error:ratio_rate5m{service="payments",slo="availability"}',
-                         time.time() - 600, time.time(), stack.settings.evaluation_interval.seconds)
-    return len(series[0]["values"]) * stack.settings.evaluation_interval.seconds if series else 0.0
+def _longest_curves(stack: Stack, end: datetime, boards_: list) -> dict[str, tuple[int, str]]:
+    """board uid -> (the most non-NaN points any one series of its panels has over the preview's window,
+    that panel's title): exactly the queries and window the preview draws."""
+    longest = {}
+    for board in boards_:
+        best = (0, "(no panel)")
+        for panel in panel_data(to_json(board), stack.urls["prometheus"], end - PREVIEW_WINDOW, end,
+                                scrape_interval_s=stack.settings.scrape_interval.seconds):
+            for series in panel.series:
+                best = max(best, (sum(v == v for v in series.values), panel.title))  # v == v: not NaN
+        longest[board.uid] = best
+    return longest
 
 
 def test_preview_draws_real_curves_for_every_dashboard(demo_stack: Stack, tmp_path: Path) -> None:
-    deadline = time.monotonic() + WARM_UP_S
-    while _history_s(demo_stack) < CURVE_S and time.monotonic() < deadline:
-        time.sleep(5)
-    end = datetime.now(timezone.utc)
+    # Wait for what the preview needs, on its own queries: an earlier test on this session's stack (a
+    # target-down drill) may have left a gap in a service's raw series within the window, which the
+    # 5m-window recording rules do not show.
     points = int(CURVE_S / demo_stack.settings.scrape_interval.seconds)
-    for board in boards(demo_stack.settings.catalog):
+    all_boards = boards(demo_stack.settings.catalog)
+    seen: dict[str, tuple[int, str]] = {}
+
+    def short_boards() -> dict[str, tuple[int, str]]:
+        seen.update(_longest_curves(demo_stack, datetime.now(timezone.utc), all_boards))
+        return {uid: best for uid, best in seen.items() if best[0] < points}
+
+    wait_for(lambda: not short_boards(), WARM_UP_S,
+             f"every dashboard with a curve of {points} points over the last {PREVIEW_WINDOW}", interval=5,
+             last_seen=lambda: ", ".join(f"{uid}: {n} points ({title})" for uid, (n, title)
+                                         in sorted(seen.items()) if n < points))
+    end = datetime.now(timezone.utc)
+    for board in all_boards:
         rendered = render_panels(to_json(board), demo_stack.urls["prometheus"], tmp_path / f"{board.uid}.png",
-                                 start=end - timedelta(minutes=3), end=end,
+                                 start=end - PREVIEW_WINDOW, end=end,
                                  scrape_interval_s=demo_stack.settings.scrape_interval.seconds)
         assert rendered.path.stat().st_size > 20_000, board.uid
         curves = [p.title for p in rendered.panels

@@ -1,5 +1,5 @@
-"""Fixtures for the deployment checks: the schemas beside the repository, a compose build, a full
-build, and disposable copies of compose/ to break on purpose."""
+"""Fixtures for the deployment checks: a compose build, a full build, and disposable copies of
+compose/ to break on purpose."""
 
 from __future__ import annotations
 
@@ -12,20 +12,10 @@ import yaml
 
 from bongsu.build import BuildOptions, build, build_for_compose
 from bongsu.catalog import Catalog
-from bongsu.deploy.schemas import SchemasMissing, schemas_dir
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose"
 WEBHOOK_TOKEN = "test-webhook-token-7f3a9c"
-
-
-@pytest.fixture(scope="session")
-def schemas() -> Path:
-    """../shared/schemas beside the checkout (or BONGSU_SCHEMAS_DIR); fail, never skip, when absent."""
-    try:
-        return schemas_dir()
-    except SchemasMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")

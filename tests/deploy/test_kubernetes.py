@@ -23,7 +23,7 @@ from bongsu.catalog import (
 )
 from bongsu.deploy import check, kubernetes
 from bongsu.deploy.manifests import CORE_SCHEMAS, check_folder, load_folder, object_problems, reference_problems
-from bongsu.deploy.schemas import KubernetesLoader, load_crds
+from bongsu.deploy.schemas import CRD_KINDS, KubernetesLoader
 
 from tests.deploy.conftest import WEBHOOK_TOKEN
 
@@ -42,8 +42,8 @@ def _kind(objects: list[dict], kind: str) -> dict[str, dict]:
     return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
 
 
-def test_every_manifest_passes_its_schema_and_references(folder, schemas):
-    findings = check_folder(folder, schemas)
+def test_every_manifest_passes_its_schema_and_references(folder):
+    findings = check_folder(folder)
     assert [f for f in findings if not f.ok] == []
     assert len(findings) == len(load_folder(folder)) + 2
 
@@ -53,8 +53,8 @@ def test_registered_check_reports_the_same(catalog, build_out):
     assert findings and all(f.ok for f in findings), [f for f in findings if not f.ok]
 
 
-def test_every_kind_is_a_served_crd_version_or_a_known_core_kind(objects, schemas):
-    crds = load_crds(schemas)
+def test_every_kind_is_a_served_crd_version_or_a_known_core_kind(objects):
+    crds = CRD_KINDS
     kinds = {(o["apiVersion"], o["kind"]) for o in objects}
     assert kinds <= set(crds) | set(CORE_SCHEMAS), kinds - set(crds) - set(CORE_SCHEMAS)
     # The issue's list: notifier objects, monitors, rules, routing, dashboards.
@@ -63,24 +63,24 @@ def test_every_kind_is_a_served_crd_version_or_a_known_core_kind(objects, schema
             ("v1", "ConfigMap")} <= kinds
 
 
-def test_crd_validation_catches_type_errors_and_dropped_fields(objects, schemas):
+def test_crd_validation_catches_type_errors_and_dropped_fields(objects):
     monitor = copy.deepcopy(next(iter(_kind(objects, "ServiceMonitor").values())))
     monitor["spec"]["endpoints"][0]["port"] = 8000  # must be a port name
     monitor["spec"]["endpoint"] = monitor["spec"]["endpoints"]  # a typo the API server would drop
-    problems = "\n".join(object_problems(monitor, schemas))
+    problems = "\n".join(object_problems(monitor))
     assert "spec.endpoints[0].port" in problems
     assert "spec.endpoint: unknown field" in problems
     rule = copy.deepcopy(next(iter(_kind(objects, "PrometheusRule").values())))
     rule["apiVersion"] = "monitoring.coreos.com/v2"
-    assert "neither a served prometheus-operator CRD version" in "\n".join(object_problems(rule, schemas))
+    assert "neither a served prometheus-operator CRD version" in "\n".join(object_problems(rule))
 
 
-def test_core_kind_validation_catches_typos_and_bad_names(objects, schemas):
+def test_core_kind_validation_catches_typos_and_bad_names(objects):
     deployment = copy.deepcopy(_kind(objects, "Deployment")[KUBERNETES_NOTIFIER])
     deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy_"] = "Always"
     deployment["metadata"]["name"] = "Bongsu_Notifier"
     deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["name"] = "metrics-and-health"
-    problems = "\n".join(object_problems(deployment, schemas))
+    problems = "\n".join(object_problems(deployment))
     assert "imagePullPolicy_" in problems
     assert "metadata.name" in problems
     assert "ports[0].name" in problems
@@ -110,14 +110,14 @@ def test_reference_checks_catch_broken_links(objects):
     assert "uses port 9100" in problems
 
 
-def test_kustomization_lists_every_manifest_and_a_missing_one_fails(folder, tmp_path, schemas):
+def test_kustomization_lists_every_manifest_and_a_missing_one_fails(folder, tmp_path):
     listed = yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"]
     assert sorted(listed) == sorted(load_folder(folder))
     for path in folder.iterdir():
         (tmp_path / path.name).write_text(path.read_text())
     (tmp_path / "extra.yaml").write_text((folder / "notifier.yaml").read_text().replace(
         f"name: {KUBERNETES_NOTIFIER}\n", "name: bongsu-notifier-copy\n"))
-    finding = next(f for f in check_folder(tmp_path, schemas) if "kustomization" in f.check)
+    finding = next(f for f in check_folder(tmp_path) if "kustomization" in f.check)
     assert not finding.ok and "extra.yaml" in finding.detail
 
 
@@ -178,11 +178,11 @@ def test_catalog_config_map_is_the_catalog(objects, catalog):
     assert parse_catalog(text).model_dump() == catalog.model_dump()
 
 
-def test_no_dashboards_means_no_dashboard_file(catalog, tmp_path, schemas):
+def test_no_dashboards_means_no_dashboard_file(catalog, tmp_path):
     """Before the dashboards generator runs (or without it), the folder still applies cleanly."""
     written = kubernetes.write(catalog, BuildOptions(out=tmp_path))
     assert kubernetes.DASHBOARDS_FILE not in {p.name for p in written}
-    assert all(f.ok for f in check_folder(tmp_path / "kubernetes", schemas))
+    assert all(f.ok for f in check_folder(tmp_path / "kubernetes"))
 
 
 def test_kustomize_renders_the_folder_offline(folder, objects):
