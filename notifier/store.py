@@ -36,7 +36,7 @@ class LeaseLost(StoreError):
 class Group:
     group_key: str
     group_id: str
-    channel: str | None
+    channel: str  # set with the group's first state (a name, or an ID)
     channel_id: str | None
     root_ts: str | None
     last_payload: str | None
