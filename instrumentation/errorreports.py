@@ -255,7 +255,7 @@ class Reporter:
 
     def _drain(self) -> None:
         while self._queue:
-            records = []
+            records: list[Record] = []
             while self._queue and len(records) < BATCH_SIZE:
                 captured = self._queue.popleft()
                 try:

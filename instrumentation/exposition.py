@@ -13,6 +13,6 @@ def render(accept: str, multiprocess_dir: str | None, registry: CollectorRegistr
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)
+        multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]  # prometheus-client leaves this __init__ unannotated
         return encoder(registry), content_type
     return encoder(registry), content_type

@@ -94,7 +94,7 @@ def _run_sync(registered: _Registered) -> dict[str, Any]:
         attach(set_value(SUPPRESS_KEY, True))  # this thread only runs the check
         try:
             value = registered.fn()
-            if inspect.isawaitable(value):
+            if inspect.iscoroutine(value):
                 value = asyncio.run(value)
             outcome["result"] = _status(value)
         except Exception as exc:  # noqa: BLE001 - the SDK must never break or slow the host request; the drop is counted

@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, TextIO
 
 from loguru import logger
@@ -141,7 +142,8 @@ class InterceptHandler(logging.Handler):
 
 
 def _caller_depth() -> int:
-    frame, depth = sys._getframe(2), 2  # noqa: SLF001 - the loguru-documented way to find the caller
+    frame: FrameType | None = sys._getframe(2)  # noqa: SLF001 - the loguru-documented way to find the caller
+    depth = 2
     while frame is not None and frame.f_code.co_filename == logging.__file__:
         frame = frame.f_back
         depth += 1

@@ -57,7 +57,7 @@ def encode(resource: Mapping[str, Any], records: Sequence[Record], observed_ns: 
     log_records = []
     for record in records:
         log = LogRecord(time_unix_nano=record.time_ns, observed_time_unix_nano=observed_ns,
-                        severity_number=record.severity, severity_text=record.severity_text,
+                        severity_number=SeverityNumber.ValueType(record.severity), severity_text=record.severity_text,
                         body=AnyValue(string_value=record.body), attributes=_key_values(record.attributes),
                         flags=record.trace_flags & 0xFF, event_name=record.event_name)
         if record.trace_id:
@@ -67,7 +67,8 @@ def encode(resource: Mapping[str, Any], records: Sequence[Record], observed_ns: 
     request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(
         resource=Resource(attributes=_key_values(resource)),
         scope_logs=[ScopeLogs(scope=InstrumentationScope(name=SCOPE), log_records=log_records)])])
-    return request.SerializeToString()
+    body: bytes = request.SerializeToString()  # protobuf's Message is untyped here
+    return body
 
 
 class LogExporter:

@@ -176,16 +176,16 @@ def instrument_http_clients(redactor: Redactor | None = None) -> None:
     try:
         import httpx
     except ImportError:
-        httpx = None
-    if httpx is not None:
+        pass
+    else:
         accessors = (lambda r: r.method, lambda r: str(r.url), lambda r: r.headers, lambda r: r.status_code)
         _patch(httpx.Client, "send", _traced_send("httpx", httpx.Client.send, *accessors))
         _patch(httpx.AsyncClient, "send", _traced_send_async("httpx", httpx.AsyncClient.send, *accessors))
     try:
         import requests
     except ImportError:
-        requests = None
-    if requests is not None:
+        pass
+    else:
         accessors = (lambda r: r.method or "GET", lambda r: r.url or "", lambda r: r.headers,
                      lambda r: r.status_code)
         _patch(requests.Session, "send", _traced_send("requests", requests.Session.send, *accessors))

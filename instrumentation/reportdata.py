@@ -17,11 +17,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from instrumentation.buildinfo import App
 from instrumentation.trail import BODY_EXCERPT
+
+if TYPE_CHECKING:
+    from loguru import RecordException
 
 MAX_FRAMES = 50
 TEXT_CAP = 300  # a breadcrumb message, a header or query value, a source line
@@ -60,7 +63,7 @@ class Captured:
     span_id: int
     trace_flags: int
     error: BaseException | None
-    logged: Any
+    logged: RecordException | None
     crumbs: list[tuple[Any, ...]] = field(default_factory=list)
     exceptions: Any = None  # the LabelGuard of an injected registry's bongsu_exceptions_total, else the global
 

@@ -14,14 +14,14 @@ from instrumentation.red import UNMATCHED
 
 def asgi_route(scope: MutableMapping[str, Any], root_path: str) -> str:
     route = scope.get("route")
-    template = getattr(route, "path_format", None) if route is not None else None
+    template: str | None = getattr(route, "path_format", None) if route is not None else None
     if not template:
         return UNMATCHED
     if type(route).__name__ == "Mount":
         # Still the Mount: a mounted router matched nothing inside it; any other mounted app (static
         # files, a sub-application) handled the request under the mount's own template.
         return UNMATCHED if getattr(route, "routes", None) else template
-    prefix = scope.get("root_path", "")[len(root_path):]
+    prefix: str = scope.get("root_path", "")[len(root_path):]
     return prefix + template if prefix else template
 
 
@@ -42,7 +42,7 @@ def starlette_route_before(app: object, scope: MutableMapping[str, Any]) -> str 
                 break
         else:
             return None
-        template = getattr(route, "path_format", None)
+        template: str | None = getattr(route, "path_format", None)
         if not template:
             return None
         nested = getattr(route, "routes", None)
@@ -60,7 +60,8 @@ def flask_route(url_map: Any, environ: dict[str, Any]) -> str:
         rule, _ = url_map.bind_to_environ(environ).match(return_rule=True)
     except Exception:  # noqa: BLE001 - NotFound, MethodNotAllowed, RequestRedirect
         return UNMATCHED
-    return rule.rule
+    template: str = rule.rule
+    return template
 
 
 def django_route(environ: dict[str, Any]) -> str:
@@ -73,7 +74,7 @@ def django_route(environ: dict[str, Any]) -> str:
         return UNMATCHED
     except Exception:  # noqa: BLE001 - settings not configured, a broken urlconf: no route, no failure
         return UNMATCHED
-    route = match.route
+    route: str = match.route
     if not route:
         return UNMATCHED
     return route if route.startswith("/") else "/" + route

@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as SUPPRESS_KEY  # the OTel "do not trace"
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # the OTel "do not trace"
 from opentelemetry.context import Context, attach, set_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from instrumentation.selfmetrics import dropped
+
+SUPPRESS_KEY = _SUPPRESS_INSTRUMENTATION_KEY  # one name for the SDK's own "do not trace" marker
 
 
 class BoundedSpanProcessor(SpanProcessor):
@@ -105,7 +107,7 @@ class BoundedSpanProcessor(SpanProcessor):
             time.sleep(0.01)
         return self._idle.wait(max(0.0, deadline - time.monotonic())) and not self._queue
 
-    def shutdown(self, timeout_s: float = 5.0) -> bool:
+    def shutdown(self, timeout_s: float = 5.0) -> bool:  # type: ignore[override]  # a wider signature: the SDK calls it with a deadline and reads the result; OTel calls shutdown() and ignores it
         """Flush within `timeout_s`, then stop; spans still queued at the deadline are counted as dropped.
         True when nothing had to be dropped."""
         if self._shutdown:

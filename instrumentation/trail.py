@@ -11,13 +11,16 @@ from __future__ import annotations
 import collections
 from collections.abc import MutableMapping
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import SpanKind
 
 from instrumentation.logs import SERVER_LOGGERS
 from instrumentation.selfmetrics import dropped
+
+if TYPE_CHECKING:
+    from loguru import Record, RecordException
 
 SIGNAL = "error_reports"  # bongsu_sdk_dropped_total{signal}
 BREADCRUMBS = 20  # per request, logs and HTTP calls together, newest kept
@@ -37,7 +40,7 @@ class RequestTrail:
 
     def __init__(self) -> None:
         self.crumbs: collections.deque[tuple[Any, ...]] | None = None
-        self.logged: Any = None
+        self.logged: RecordException | None = None
         self.body: bytearray | None = None
 
     def add(self, crumb: tuple[Any, ...]) -> None:
@@ -51,7 +54,7 @@ current: ContextVar[RequestTrail | None] = ContextVar("bongsu_request_trail", de
 TRAIL_KEY = "bongsu.request_trail"  # the same trail in the ASGI scope / WSGI environ, for the request's end
 
 
-def log_filter(record: dict[str, Any]) -> bool:
+def log_filter(record: Record) -> bool:
     """loguru calls a handler's filter before formatting and locking, so the breadcrumb is taken here
     and the handler never emits (False): a few hundred nanoseconds per log record instead of a
     formatted message. A logged exception (Flask and Django catch the error and log it) is kept for

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -37,10 +37,16 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 RouteOf = Callable[[Environ], str]
 
 
-def _flask_app(app: object) -> object | None:
+@runtime_checkable
+class _FlaskLike(Protocol):
+    """A Flask app, recognised by its URL map (Flask is optional, so it is not imported here)."""
+
+    url_map: Any  # werkzeug.routing.Map
+
+
+def _flask_app(app: object) -> _FlaskLike | None:
     for candidate in (app, getattr(app, "__self__", None)):
-        url_map = getattr(candidate, "url_map", None)
-        if url_map is not None and hasattr(url_map, "bind_to_environ"):
+        if isinstance(candidate, _FlaskLike) and hasattr(candidate.url_map, "bind_to_environ"):
             return candidate
     return None
 
@@ -65,7 +71,7 @@ class BongsuWSGIMiddleware:
         if flask is not None:
             self._hook_flask_exceptions(flask)
 
-    def _hook_flask_exceptions(self, flask: object) -> None:
+    def _hook_flask_exceptions(self, flask: _FlaskLike) -> None:
         """Flask answers a handler's exception with a 500 itself; its `got_request_exception` signal
         is where the exception is still known, so the server span records it there."""
         from flask import got_request_exception

@@ -8,7 +8,9 @@ import contextlib
 import hmac
 import json
 import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from pydantic import SecretStr
@@ -52,11 +54,11 @@ class GroupCommit:
 
     def __init__(self, store: Store, executor: ThreadPoolExecutor, catalog: Catalog) -> None:
         self._store, self._executor, self._catalog = store, executor, catalog
-        self._waiting: list[tuple[Notification, float, asyncio.Future]] = []
+        self._waiting: list[tuple[Notification, float, asyncio.Future[int | None]]] = []
         self._flushing = False
 
     async def accept(self, notification: Notification, received_at: float) -> int | None:
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._waiting.append((notification, received_at, future))
         if not self._flushing:
             self._flushing = True
@@ -90,9 +92,10 @@ def bearer_ok(header: str | None, token: SecretStr | None) -> bool:
 
 
 def default_sink(settings: Settings) -> Sink:
-    if settings.offline:
+    token = settings.slack_token
+    if token is None:  # settings.offline
         return TerminalSink(settings.journal)
-    return SlackSink(settings.slack_token.get_secret_value(), settings.slack_api_url, settings.slack_timeout)
+    return SlackSink(token.get_secret_value(), settings.slack_api_url, settings.slack_timeout)
 
 
 def create_app(settings: Settings, catalog: Catalog, store: Store | None = None, sink: Sink | None = None) -> Starlette:
@@ -102,7 +105,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
     store_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbox")
     report_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
 
-    async def run(call, *args):
+    async def run(call: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(store_executor, call, *args)
 
     graphs = GraphPoster(settings.prometheus_url) if settings.prometheus_url and not settings.offline else None
@@ -271,7 +274,7 @@ def create_app(settings: Settings, catalog: Catalog, store: Store | None = None,
         return JSONResponse({"status": "pass" if ok else "fail", "checks": checks}, 200 if ok else 503)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(deliverer.run())
         mode = "offline (terminal + notifications.jsonl)" if settings.offline else "Slack"
         log.info("notifier started", mode=mode,

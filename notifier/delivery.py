@@ -11,7 +11,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,7 +29,8 @@ from notifier.routing import dashboard_url, runbook_url
 from notifier.runbooks import runbook_excerpt
 from notifier.settings import Settings
 from notifier.sinks import CHANNEL_ERRORS, CHANNEL_ID, PermanentError, Posted, RetryLater, Sink
-from notifier.store import Group, LeaseLost, Pending, Store
+from notifier.recovery_store import TopReport
+from notifier.store import Group, LeaseLost, Pending, StepRecord, Store
 
 
 FULL_SCAN_INTERVAL_S = 5.0
@@ -60,9 +61,9 @@ class Deliverer:
         self._store_executor = store_executor
         self._slack_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack")
         self._wake = asyncio.Event()
-        self._active: dict[str, asyncio.Task] = {}
+        self._active: dict[str, asyncio.Task[None]] = {}
         self._due: set[str] = set()
-        self._background: set[asyncio.Task] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._next_slot: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self._directory: dict[str, str] = {}
@@ -235,7 +236,7 @@ class Deliverer:
             # Rendered only once the channel's turn comes: a backlog of new groups costs no CPU meanwhile.
             posted = await self._root(item, group, notification, "post")
             if self.graphs is not None and notification.status == "firing":
-                self._spawn(self._graph(notification, posted))
+                self._spawn(self._graph(self.graphs, notification, posted))
             if notification.status == "firing" and await self._db(self.store.evidence, group.group_key) is None:
                 self._spawn(self._evidence(notification))
             return posted
@@ -285,7 +286,7 @@ class Deliverer:
         uncertain = bool(record.get("sent"))
         attempt = 0
         while True:
-            channel = group.channel_id or group.channel
+            channel: str | None = group.channel_id or group.channel
             try:
                 channel = await self._channel_id(item, group) if not thread_ts else group.channel_id
                 if uncertain and not CHANNEL_ID.match(channel or ""):
@@ -299,7 +300,7 @@ class Deliverer:
                     uncertain = False
                 await self._pace("chat.postMessage", channel, per_channel=True)
                 if not record.get("sent"):
-                    record.update(sent=True, sent_at=time.time())
+                    record.update({"sent": True, "sent_at": time.time()})
                     await self._db(self.store.save_steps, item.id, item.steps)  # fenced: no lease, no post
                 message = render()
                 posted = await self._slack(self.sink.post, channel, message.text, message.blocks, thread_ts, step_id)
@@ -357,7 +358,8 @@ class Deliverer:
         """The message an unanswered attempt may have posted; None once Slack answered it is not there."""
         await self._pace("conversations.replies" if thread_ts else "conversations.history")
         try:
-            return await self._slack(self.sink.find, channel, step_id, thread_ts, oldest)
+            found: Posted | None = await self._slack(self.sink.find, channel, step_id, thread_ts, oldest)
+            return found
         except RetryLater as exc:
             exc.method = exc.method or ("conversations.replies" if thread_ts else "conversations.history")
             raise
@@ -366,8 +368,8 @@ class Deliverer:
             log.warning("cannot look for an earlier attempt; posting again", error=exc.error, step=step_id)
             return None
 
-    async def _posted(self, item: Pending, record: dict, posted: Posted) -> Posted:
-        record.update(ts=posted.ts, channel_id=posted.channel_id)
+    async def _posted(self, item: Pending, record: StepRecord, posted: Posted) -> Posted:
+        record.update({"ts": posted.ts, "channel_id": posted.channel_id})
         await self._db(self.store.save_steps, item.id, item.steps)
         return posted
 
@@ -450,21 +452,21 @@ class Deliverer:
         except Exception as exc:  # noqa: BLE001 - evidence is best effort; the page is already out
             log.warning("evidence skipped", reason=type(exc).__name__, detail=str(exc)[:200], group_key=group_key)
 
-    def _top_reports(self, service: str, since: float, until: float):
+    def _top_reports(self, service: str, since: float, until: float) -> list[TopReport]:
         return self.store.top_reports(service, since, until)
 
     # --- graph --------------------------------------------------------------------------------------
 
-    def _spawn(self, coroutine) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _graph(self, notification: Notification, root: Posted) -> None:
+    async def _graph(self, graphs: GraphPoster, notification: Notification, root: Posted) -> None:
         """Best effort, after the message: a missing graph never delays or blocks a notification."""
         try:
             async with asyncio.timeout(self.settings.graph_timeout):
-                png = await self._slack(self.graphs.render, notification)
+                png = await self._slack(graphs.render, notification)
             if png is None:
                 return
             async with asyncio.timeout(self.settings.graph_timeout):

@@ -13,6 +13,7 @@ The result is a plain dict, stored with the group, so every later render shows t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timezone
 
 import httpx
@@ -21,7 +22,7 @@ from bongsu import conventions
 from bongsu.builds import history
 from bongsu.catalog import Catalog, Duration
 from notifier.payload import Notification
-from notifier.recovery_store import TopReport
+from notifier.recovery_store import Deploy, Evidence, FailingRoute, Fingerprint, FullReport, TopReport
 
 REQUESTS = conventions.HTTP_REQUEST_DURATION  # the SDK's request histogram
 MAX_WINDOW_S = 3600
@@ -42,26 +43,26 @@ def window(n: Notification, now: float) -> tuple[float, float]:
     return started - length, now
 
 
-def _fingerprint(top: TopReport) -> dict:
+def _fingerprint(top: TopReport) -> Fingerprint:
     r = top.report
     return {"type": r.exception_type, "message": r.exception_message[:300], "file": r.file, "line": r.line,
             "function": r.function, "source": r.source[:300], "count": top.count, "version": r.version,
             "revision": r.revision, "trace_id": r.trace_id, "route": r.route, "status": r.status}
 
 
-def full_report(top: TopReport) -> dict:
+def full_report(top: TopReport) -> FullReport:
     r = top.report
     return {**_fingerprint(top), "method": r.method, "url": r.url, "package": r.package,
             "breadcrumbs": r.breadcrumbs[-20:], "request": r.request, "frames": r.frames[-15:],
             "span_id": r.span_id}
 
 
-def _failing_routes(prometheus_url: str, selector: str, seconds: int) -> list[dict]:
+def _failing_routes(prometheus_url: str, selector: str, seconds: int) -> list[FailingRoute]:
     promql = (f"topk(3, sum by (http_request_method, http_route, http_response_status_code) "
               f"(increase({REQUESTS}_count{{{selector},http_response_status_code=~\"5..\"}}[{seconds}s])))")
     answer = httpx.get(f"{prometheus_url}/api/v1/query", params={"query": promql}, timeout=5)
     answer.raise_for_status()
-    found = []
+    found: list[FailingRoute] = []
     for item in answer.json()["data"]["result"]:
         count = float(item["value"][1])
         if count >= 0.5:
@@ -78,14 +79,15 @@ def _exemplar_trace(prometheus_url: str, selector: str, since: float, until: flo
         return None
     for series in answer.json().get("data") or []:
         for exemplar in reversed(series.get("exemplars") or []):
-            trace = exemplar.get("labels", {}).get("trace_id")
+            trace: str | None = exemplar.get("labels", {}).get("trace_id")
             if trace:
                 return trace
     return None
 
 
-def gather(n: Notification, catalog: Catalog, top_reports, prometheus_url: str | None,
-           lookback_s: float = 3600.0, now: float | None = None) -> dict | None:
+def gather(n: Notification, catalog: Catalog, top_reports: Callable[[str, float, float], list[TopReport]],
+           prometheus_url: str | None,
+           lookback_s: float = 3600.0, now: float | None = None) -> Evidence | None:
     """Everything the page can say about the group's service; None when the group names no service.
     `top_reports(service, since, until)` reads the store. Prometheus failures leave parts out."""
     service = service_of(n)
@@ -94,7 +96,7 @@ def gather(n: Notification, catalog: Catalog, top_reports, prometheus_url: str |
     now = time.time() if now is None else now
     since, until = window(n, now)
     started = min(a.starts_at for a in n.alerts).astimezone(timezone.utc).timestamp()
-    evidence: dict = {"service": service, "since": since, "until": until, "started_at": started,
+    evidence: Evidence = {"service": service, "since": since, "until": until, "started_at": started,
                       "fingerprints": [], "reports": [], "routes": [], "trace_id": None, "deploy": None,
                       "rollback": None, "problems": []}
     tops = top_reports(service, since, until)
@@ -114,7 +116,7 @@ def gather(n: Notification, catalog: Catalog, top_reports, prometheus_url: str |
             evidence["problems"].append(f"build history: {type(exc).__name__}")
         else:
             if seen.current:
-                deploy = {"version": seen.current.version, "revision": seen.current.revision,
+                deploy: Deploy = {"version": seen.current.version, "revision": seen.current.revision,
                           "package": seen.current.package, "deployed_at": None, "previous": None}
                 if seen.previous and seen.deployed_at and started - lookback_s <= seen.deployed_at <= now:
                     deploy["deployed_at"] = seen.deployed_at

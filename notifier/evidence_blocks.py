@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from slack_sdk.models.blocks import ButtonElement, ConfirmObject, MarkdownTextObject, SectionBlock
 
-from notifier.recovery_store import RollbackRecord
+from notifier.recovery_store import Evidence, RollbackRecord
 
 ROLLBACK = "rollback"
 SECTION_LIMIT = 2900
@@ -39,15 +39,15 @@ def _ago(seconds: float) -> str:
     return f"{minutes} min" if minutes else f"{round(abs(seconds))} s"
 
 
-def deploy_line(evidence: dict) -> str | None:
+def deploy_line(evidence: Evidence) -> str | None:
     deploy = evidence.get("deploy")
     if not deploy:
         return None
     build = f"{_escape(deploy['version'])} (commit {_code(short(deploy['revision']))})"
-    if deploy.get("deployed_at") and deploy.get("previous"):
-        delta = evidence["started_at"] - deploy["deployed_at"]
+    deployed_at, previous = deploy.get("deployed_at"), deploy.get("previous")
+    if deployed_at and previous:
+        delta = evidence["started_at"] - deployed_at
         when = f"{_ago(delta)} before this alert" if delta >= 0 else f"{_ago(delta)} after this alert started"
-        previous = deploy["previous"]
         return (f":rocket: deployed *{build}* {when}; previous {_escape(previous['version'])} "
                 f"({_code(short(previous['revision']))})")
     return f":package: running *{build}*; no deploy in the hour before this alert"
@@ -61,7 +61,7 @@ def trace_link(trace_id: str, template: str | None) -> str:
     return _code(trace_id, 64)
 
 
-def evidence_text(evidence: dict, trace_url_template: str | None = None) -> str:
+def evidence_text(evidence: Evidence, trace_url_template: str | None = None) -> str:
     lines = [f"*Evidence* ({_escape(evidence['service'])})"]
     note = deploy_line(evidence)
     if note:
@@ -82,19 +82,19 @@ def evidence_text(evidence: dict, trace_url_template: str | None = None) -> str:
     if routes:
         lines.append("*Failing routes*: " + ", ".join(
             f"{_code(r['method'] + ' ' + r['route'], 80)} {_escape(r['status'])} x{r['count']}" for r in routes))
-    if evidence.get("trace_id"):
-        lines.append(f"*Example trace*: {trace_link(evidence['trace_id'], trace_url_template)}")
+    if trace_id := evidence.get("trace_id"):
+        lines.append(f"*Example trace*: {trace_link(trace_id, trace_url_template)}")
     return _cut("\n".join(lines), SECTION_LIMIT)
 
 
-def evidence_blocks(evidence: dict | None, trace_url_template: str | None = None) -> list[SectionBlock]:
+def evidence_blocks(evidence: Evidence | None, trace_url_template: str | None = None) -> list[SectionBlock]:
     if not evidence:
         return []
     return [SectionBlock(block_id="bongsu-evidence", text=MarkdownTextObject(text=evidence_text(evidence,
                                                                                                  trace_url_template)))]
 
 
-def report_reply(evidence: dict, trace_url_template: str | None = None) -> str:
+def report_reply(evidence: Evidence, trace_url_template: str | None = None) -> str:
     """The full top report for the thread: link, behaviour, data, stack, build and commit."""
     if not evidence.get("reports"):
         return _cut(":mag: Evidence: " + evidence_text(evidence, trace_url_template), REPLY_LIMIT)
@@ -121,10 +121,10 @@ def report_reply(evidence: dict, trace_url_template: str | None = None) -> str:
     return _cut("\n".join(lines), REPLY_LIMIT)
 
 
-def rollback_button(evidence: dict | None, group_id: str, service: str,
+def rollback_button(evidence: Evidence | None, group_id: str, service: str,
                     records: list[RollbackRecord]) -> ButtonElement | None:
     """`Roll back to X`, with Slack's confirm dialog, while no rollback of this group ran or runs."""
-    offer = (evidence or {}).get("rollback")
+    offer = evidence.get("rollback") if evidence else None
     if not offer or any(r.outcome in ("running", "succeeded") for r in records):
         return None
     value = json.dumps({"group": group_id, "from": offer["from"], "to": offer["to"]}, separators=(",", ":"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -44,7 +45,7 @@ class GraphPoster:
         return _plot(series, expr, notification.alerts[0].name)
 
 
-def _plot(series: list[dict], expr: str, title: str) -> bytes:
+def _plot(series: list[dict[str, Any]], expr: str, title: str) -> bytes:
     from matplotlib.figure import Figure  # imported lazily: only needed when PROMETHEUS_URL is set
 
     figure = Figure(figsize=(8, 3), dpi=100)
@@ -53,7 +54,7 @@ def _plot(series: list[dict], expr: str, title: str) -> bytes:
         times = [datetime.fromtimestamp(float(t), timezone.utc) for t, _ in item["values"]]
         values = [float(v) for _, v in item["values"]]
         label = ",".join(f"{k}={v}" for k, v in sorted(item["metric"].items()) if k != "__name__")[:60]
-        axes.plot(times, values, label=label or None)
+        axes.plot(times, values, label=label or None)  # type: ignore[arg-type]  # matplotlib plots datetimes through its date units; its stubs list arrays only
     axes.set_title(title, fontsize=10)
     axes.set_xlabel("UTC")
     axes.grid(alpha=0.3)

@@ -9,8 +9,9 @@ once. People are identified by their stable Slack user ID, never the editable di
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timezone
+from typing import Any
 
 from bongsu.catalog import Catalog
 from notifier.authorization import Authorizer
@@ -35,14 +36,14 @@ def incident(notification: Notification) -> str:
 
 class ButtonHandler:
     def __init__(self, store: Store, settings: Settings, catalog: Catalog, authorizer: Authorizer, sink: Sink,
-                 run: Callable, wake: Callable) -> None:
+                 run: Callable[..., Awaitable[Any]], wake: Callable[[Iterable[str]], None]) -> None:
         """`run` runs blocking calls off the loop; `wake` tells the delivery loop which groups have a
         refresh queued."""
         self.store, self.settings, self.catalog, self.authorizer, self.sink = store, settings, catalog, authorizer, sink
         self.run, self.wake = run, wake
         self.rollbacks = RollbackHandler(store, catalog, authorizer, self.tell, run, wake)
 
-    async def handle(self, payload: dict) -> int:
+    async def handle(self, payload: dict[str, Any]) -> int:
         """Apply each action of a `block_actions` payload; returns how many changed something."""
         if payload.get("type") != "block_actions":
             return 0
@@ -57,22 +58,23 @@ class ButtonHandler:
             if action_id != ACK and action_id not in SILENCE_ACTIONS:
                 continue  # link buttons also report clicks; nothing to do
             group = await self.run(self.store.group_by_id, str(group_id))
-            if group is None or group.last is None:
+            last = group.last if group is not None else None
+            if group is None or last is None:
                 log.warning("button for an unknown group ignored", action=action_id)
                 continue
-            team = team_for(group.last, self.catalog)
+            team = team_for(last, self.catalog)
             if not await self.authorizer.may_act(user_id, team):
                 await self._refuse(payload, user_id, team, action_id, group)
                 continue
-            done = await (self._ack(group, user_id) if action_id == ACK
-                          else self._silence(group, user_id, SILENCE_ACTIONS[action_id]))
+            done = await (self._ack(group, last, user_id) if action_id == ACK
+                          else self._silence(group, last, user_id, SILENCE_ACTIONS[action_id]))
             if done:
                 changed.append(group.group_key)
         if changed:
             self.wake(changed)
         return len(changed)
 
-    async def _refuse(self, payload: dict, user_id: str, team: str | None, action_id: str, group: Group) -> None:
+    async def _refuse(self, payload: dict[str, Any], user_id: str, team: str | None, action_id: str, group: Group) -> None:
         log.warning("button refused: not a responder", user_id=user_id or "?", team=team or "(none)",
                     action=action_id, group_key=group.group_key)
         whose = f"team *{team}*" if team else "a team in the catalog"
@@ -80,7 +82,7 @@ class ButtonHandler:
                         f":no_entry: Only the responders of {whose} may use this button. "
                         "Ask them, or have your Slack user ID added to the team's `responders` in the catalog.")
 
-    async def tell(self, payload: dict, group: Group, user_id: str, text: str) -> None:
+    async def tell(self, payload: dict[str, Any], group: Group, user_id: str, text: str) -> None:
         """An ephemeral message to the clicker, in the channel the click came from."""
         channel = ((payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
                    or group.channel_id)
@@ -91,8 +93,8 @@ class ButtonHandler:
         except (RetryLater, PermanentError) as exc:
             log.warning("refusal could not be shown", user_id=user_id, reason=str(exc))
 
-    async def _ack(self, group: Group, user_id: str) -> bool:
-        key = f"{group.group_id}:{incident(group.last)}"
+    async def _ack(self, group: Group, last: Notification, user_id: str) -> bool:
+        key = f"{group.group_id}:{incident(last)}"
         if not await self.run(self.store.record_action, group.group_key, "ack", key, user_id, {}):
             return False  # the first ack of this incident stands
         await self.run(self.store.ack, group.group_key, user_id)
@@ -102,16 +104,16 @@ class ButtonHandler:
         log.info("acknowledged", group_key=group.group_key, user_id=user_id)
         return True
 
-    async def _silence(self, group: Group, user_id: str, duration: int) -> bool:
-        base = f"{group.group_id}:{incident(group.last)}"
+    async def _silence(self, group: Group, last: Notification, user_id: str, duration: int) -> bool:
+        base = f"{group.group_id}:{incident(last)}"
         key = await self._claim_silence(group, base, user_id, duration)
         if key is None:
             log.info("silence already created or in progress for this incident; click ignored",
                      group_key=group.group_key, user_id=user_id)
             return False
-        url = self.settings.alertmanager_url or group.last.external_url
+        url = self.settings.alertmanager_url or last.external_url
         try:
-            silence_id, ends = await self.run(create_silence, url, silence_matchers(group.last), duration, user_id,
+            silence_id, ends = await self.run(create_silence, url, silence_matchers(last), duration, user_id,
                                               f"Silenced from Slack by <@{user_id}> (Bongsu notifier)")
         except SilenceError as exc:
             log.error("silence failed", group_key=group.group_key, user_id=user_id, detail=str(exc))

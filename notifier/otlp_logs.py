@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
@@ -18,10 +20,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+_T = TypeVar("_T")
 FIELD_LIMIT = 8000  # characters kept of any one attribute (stack traces are the long ones)
 
 
@@ -51,9 +54,9 @@ class ErrorReport:
     span_id: str = ""
     count: int = 1
     time: float = 0.0
-    frames: list = field(default_factory=list)
-    breadcrumbs: list = field(default_factory=list)
-    request: dict = field(default_factory=dict)
+    frames: list[Any] = field(default_factory=list)  # JSON from the SDK, checked to be a list only
+    breadcrumbs: list[Any] = field(default_factory=list)
+    request: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -67,7 +70,7 @@ class ErrorReport:
         return f"{self.file}:{self.line}" if self.file else "unknown location"
 
 
-def _value(value: AnyValue):
+def _value(value: AnyValue) -> Any:  # an OTLP value as JSON: any shape the sender chose
     kind = value.WhichOneof("value")
     if kind is None:
         return None
@@ -80,11 +83,11 @@ def _value(value: AnyValue):
     return getattr(value, kind)
 
 
-def _attributes(pairs) -> dict:
+def _attributes(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     return {kv.key: _value(kv.value) for kv in pairs}
 
 
-def _hex_ids(node):
+def _hex_ids(node: Any) -> Any:  # walks decoded JSON of any shape
     """OTLP JSON writes trace and span ids as hex; protobuf's JSON mapping wants base64."""
     if isinstance(node, dict):
         return {k: (base64.b64encode(bytes.fromhex(v)).decode()
@@ -111,21 +114,22 @@ def parse_request(body: bytes, content_type: str) -> ExportLogsServiceRequest:
     return request
 
 
-def _text(value, limit: int = FIELD_LIMIT) -> str:
+def _text(value: object, limit: int = FIELD_LIMIT) -> str:
     return "" if value is None else str(value)[:limit]
 
 
-def _json_attr(value, default):
+def _json_attr(value: object, default: _T) -> _T:
     if value is None:
         return default
     try:
         parsed = json.loads(value) if isinstance(value, str) else value
     except ValueError:
         return default
-    return parsed if isinstance(parsed, type(default)) else default
+    found: _T = parsed if isinstance(parsed, type(default)) else default
+    return found
 
 
-def _int(value) -> int | None:
+def _int(value: Any) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 
@@ -96,7 +97,7 @@ def salvage(body: Body) -> Notification:
         raise PayloadError(f"body over the size limit, and what fits is not a webhook payload: {exc}") from None
 
 
-def _object_fields(prefix: str) -> dict:
+def _object_fields(prefix: str) -> dict[str, Any]:
     """`{"receiver": "x", "status": "firing",` -> its fields (the object is closed for parsing)."""
     text = prefix.rstrip().rstrip(",")
     if text.strip() == "{":
@@ -104,7 +105,7 @@ def _object_fields(prefix: str) -> dict:
     return _try_object(text + "}") or {}
 
 
-def _try_object(text: str) -> dict | None:
+def _try_object(text: str) -> dict[str, Any] | None:
     try:
         found = json.loads(text)
     except json.JSONDecodeError:

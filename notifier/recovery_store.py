@@ -14,8 +14,12 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from notifier.otlp_logs import ErrorReport
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
 
 RETENTION_S = 7 * 24 * 3600
 MAX_REPORTS = 20_000
@@ -60,6 +64,81 @@ class TopReport:
     last_seen: float
 
 
+class Fingerprint(TypedDict):
+    """One error fingerprint in a group's evidence: where it failed, how often, in which build."""
+
+    type: str
+    message: str
+    file: str
+    line: int | None
+    function: str
+    source: str
+    count: int
+    version: str
+    revision: str
+    trace_id: str
+    route: str
+    status: int | None
+
+
+class FullReport(Fingerprint):
+    """The top fingerprint with its latest report's request, frames and breadcrumbs (JSON from the SDK)."""
+
+    method: str
+    url: str
+    package: str
+    breadcrumbs: list[Any]
+    request: dict[str, Any]
+    frames: list[Any]
+    span_id: str
+
+
+class FailingRoute(TypedDict):
+    method: str
+    route: str
+    status: str
+    count: int
+
+
+class PreviousBuild(TypedDict):
+    version: str
+    revision: str
+
+
+class Deploy(TypedDict):
+    version: str
+    revision: str
+    package: str
+    deployed_at: float | None  # set when the build changed within the lookback before the alert
+    previous: PreviousBuild | None
+
+
+RollbackOffer = TypedDict("RollbackOffer", {"from": str, "to": str})
+
+
+class Evidence(TypedDict):
+    """What a page can say about the group's service (notifier/evidence.py), stored as JSON with the group."""
+
+    service: str
+    since: float
+    until: float
+    started_at: float
+    fingerprints: list[Fingerprint]
+    reports: list[FullReport]
+    routes: list[FailingRoute]
+    trace_id: str | None
+    deploy: Deploy | None
+    rollback: RollbackOffer | None
+    problems: list[str]
+
+
+def first_int(row: tuple[Any, ...] | None) -> int:
+    """The integer a statement always answers with (a COUNT, the id of the row it inserted)."""
+    assert row is not None, "the statement answers one row"
+    value: int = row[0]
+    return value
+
+
 @dataclass
 class RollbackRecord:
     idem_key: str
@@ -99,7 +178,7 @@ class RecoveryTables:
 
     def report_count(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM error_reports").fetchone()[0]
+            return first_int(self._db.execute("SELECT COUNT(*) FROM error_reports").fetchone())
 
     def top_reports(self, service: str, since: float, until: float, limit: int = 3) -> list[TopReport]:
         """The fingerprints seen most often for `service` in the window, with their latest report."""
@@ -114,12 +193,12 @@ class RecoveryTables:
                 found.append(TopReport(ErrorReport.from_json(report), count, first, last))
         return found
 
-    def set_evidence(self, group_key: str, evidence: dict) -> None:
+    def set_evidence(self, group_key: str, evidence: Evidence) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO group_evidence VALUES (?, ?, ?)",
                              (group_key, time.time(), json.dumps(evidence)))
 
-    def evidence(self, group_key: str) -> dict | None:
+    def evidence(self, group_key: str) -> Evidence | None:
         with self._lock:
             row = self._db.execute("SELECT evidence FROM group_evidence WHERE group_key=?", (group_key,)).fetchone()
         return json.loads(row[0]) if row else None
@@ -155,7 +234,7 @@ _ROLLBACK_COLUMNS = ("idem_key, group_key, service, user_id, user_name, from_ver
 class PostgresRecoveryTables:
     """The same tables and contract on PostgreSQL; replicas share them, so one claim wins across all."""
 
-    _pool: object  # psycopg_pool.ConnectionPool
+    _pool: ConnectionPool
 
     def add_reports(self, reports: list[ErrorReport], now: float | None = None) -> int:
         now = time.time() if now is None else now
@@ -171,7 +250,7 @@ class PostgresRecoveryTables:
 
     def report_count(self) -> int:
         with self._pool.connection() as conn:
-            return conn.execute("SELECT COUNT(*) FROM error_reports").fetchone()[0]
+            return first_int(conn.execute("SELECT COUNT(*) FROM error_reports").fetchone())
 
     def top_reports(self, service: str, since: float, until: float, limit: int = 3) -> list[TopReport]:
         with self._pool.connection() as conn:
@@ -182,13 +261,13 @@ class PostgresRecoveryTables:
                 " ORDER BY SUM(count) DESC, MAX(id) DESC LIMIT %s", (service, since, until, limit)).fetchall()
         return [TopReport(ErrorReport.from_json(report), int(count), first, last) for count, first, last, report in rows]
 
-    def set_evidence(self, group_key: str, evidence: dict) -> None:
+    def set_evidence(self, group_key: str, evidence: Evidence) -> None:
         with self._pool.connection() as conn:
             conn.execute("INSERT INTO group_evidence VALUES (%s, %s, %s) ON CONFLICT (group_key) DO UPDATE"
                          " SET gathered_at=EXCLUDED.gathered_at, evidence=EXCLUDED.evidence",
                          (group_key, time.time(), json.dumps(evidence)))
 
-    def evidence(self, group_key: str) -> dict | None:
+    def evidence(self, group_key: str) -> Evidence | None:
         with self._pool.connection() as conn:
             row = conn.execute("SELECT evidence FROM group_evidence WHERE group_key=%s", (group_key,)).fetchone()
         return json.loads(row[0]) if row else None

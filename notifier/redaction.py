@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 
 def redact_url(url: str | None) -> str:
@@ -43,7 +47,7 @@ def link_without_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
 
 
-def redact_record(record: dict) -> None:
+def redact_record(record: Record) -> None:
     """A loguru patcher: no credentials in a log line's message or fields, whoever wrote them."""
     record["message"] = redact_text(record["message"])
     for key, value in record["extra"].items():

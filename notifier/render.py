@@ -11,9 +11,11 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
+    Block,
     ButtonElement,
     ContextBlock,
     DividerBlock,
@@ -26,7 +28,7 @@ from slack_sdk.models.blocks import (
 
 from notifier.evidence_blocks import evidence_blocks, rollback_button, rollback_line
 from notifier.payload import Alert, Notification
-from notifier.recovery_store import RollbackRecord
+from notifier.recovery_store import Evidence, RollbackRecord
 from notifier.redaction import link_without_credentials
 
 SECTION_LIMIT = 3000
@@ -56,7 +58,7 @@ class GroupView:
     silenced_by: str | None = None
     silenced_until: float | None = None
     now: datetime | None = None
-    evidence: dict | None = None  # notifier/evidence.py, once gathered
+    evidence: Evidence | None = None  # notifier/evidence.py, once gathered
     rollbacks: list[RollbackRecord] | None = None
     trace_url_template: str | None = None
     # The first alert's value when it resolved (notifier/resolution.py); None when unknown.
@@ -66,7 +68,7 @@ class GroupView:
 @dataclass
 class Message:
     text: str
-    blocks: list[dict] | None  # None for thread replies: text only
+    blocks: list[dict[str, Any]] | None  # Block Kit JSON; None for thread replies: text only
 
 
 def _escape(text: str) -> str:
@@ -175,7 +177,7 @@ def group_message(view: GroupView) -> Message:
     started, lasted = span(n, now)
     summary, description = _summary(n)
 
-    blocks: list = [HeaderBlock(text=PlainTextObject(text=_cut(title(n), 150), emoji=True))]
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_cut(title(n), 150), emoji=True))]
     when = (f"resolved after *{human_duration(lasted)}*" if n.status == "resolved"
             else f"firing for *{human_duration(lasted)}*")
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
@@ -209,11 +211,11 @@ def group_message(view: GroupView) -> Message:
         until = _clock(datetime.fromtimestamp(view.silenced_until, timezone.utc))
         status_notes.append(f":no_bell: silenced by {_person(view.silenced_by)} until {until}")
     status_notes += [rollback_line(record) for record in view.rollbacks or []]
-    tail: list = []
+    tail: list[Block] = []
     if status_notes:
         tail.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(status_notes))]))
 
-    buttons: list = []
+    buttons: list[ButtonElement] = []
     if n.status == "firing":
         if not view.acked_by:
             buttons.append(ButtonElement(text="Acknowledge", action_id=ACK, value=view.group_id, style="primary"))

@@ -14,27 +14,32 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
-from bongsu.catalog import Catalog
+from bongsu.catalog import Catalog, Service
 from bongsu.rollback import RollbackError, run_rollback
 from notifier.authorization import Authorizer
 from notifier.evidence import service_of
 from notifier.evidence_blocks import rollback_line
 from notifier.logs import log
+from notifier.payload import Notification
 from notifier.recovery_store import RollbackRecord
 from notifier.store import Group, Store
 
 
+Tell = Callable[[dict[str, Any], Group, str, str], Awaitable[None]]  # (payload, group, user_id, text)
+
+
 class RollbackHandler:
-    def __init__(self, store: Store, catalog: Catalog, authorizer: Authorizer, tell: Callable, run: Callable,
-                 wake: Callable) -> None:
+    def __init__(self, store: Store, catalog: Catalog, authorizer: Authorizer, tell: Tell,
+                 run: Callable[..., Awaitable[Any]], wake: Callable[[Iterable[str]], None]) -> None:
         """`tell(payload, group, user_id, text)` shows the clicker an ephemeral message."""
         self.store, self.catalog, self.authorizer, self._tell, self.run, self.wake = (
             store, catalog, authorizer, tell, run, wake)
-        self._running: set[asyncio.Task] = set()
+        self._running: set[asyncio.Task[None]] = set()
 
-    async def handle(self, payload: dict, action: dict) -> bool:
+    async def handle(self, payload: dict[str, Any], action: dict[str, Any]) -> bool:
         """Start the rollback a click asks for; False (and an ephemeral refusal) when it may not run."""
         user = payload.get("user") or {}
         user_id = str(user.get("id") or "")
@@ -45,10 +50,11 @@ class RollbackHandler:
             log.warning("rollback click refused: malformed button value", user_id=user_id or "?")
             return False
         group = await self.run(self.store.group_by_id, group_id)
-        if group is None or group.last is None:
+        last = group.last if group is not None else None
+        if group is None or last is None:
             log.warning("rollback click refused: unknown group", user_id=user_id or "?")
             return False
-        service = service_of(group.last)
+        service = service_of(last)
         entry = next((s for s in self.catalog.services if s.name == service), None)
         team = entry.team if entry else None
         if not await self.authorizer.may_act(user_id, team):
@@ -57,10 +63,10 @@ class RollbackHandler:
             await self._tell(payload, group, user_id, f":no_entry: Only the responders of team *{team}* may roll "
                                                       f"back {service}. Nothing was changed.")
             return False
-        reason = await self._stale(group, from_version, to_version)
+        reason = await self._stale(group, last, from_version, to_version)
         if entry is None or entry.rollback is None:
             reason = f"the catalog configures no rollback for {service}"
-        if reason:
+        if reason or entry is None:  # no entry: reason says so
             log.warning("rollback refused: stale click", reason=reason, user_id=user_id, group_key=group.group_key)
             await self._tell(payload, group, user_id, f":warning: Not rolled back: {reason}. Nothing was changed.")
             return False
@@ -69,8 +75,8 @@ class RollbackHandler:
                               {"from": from_version, "to": to_version}):
             log.info("rollback already claimed; click ignored", group_key=group.group_key, user_id=user_id)
             return False
-        record = RollbackRecord(key, group.group_key, service, user_id, str(user.get("username") or user.get("name")
-                                                                             or user_id),
+        user_name = str(user.get("username") or user.get("name") or user_id)
+        record = RollbackRecord(key, group.group_key, entry.name, user_id, user_name,
                                 from_version, to_version, time.time(), "running", None, None)
         await self.run(self.store.claim_rollback, record)
         await self.run(self.store.enqueue_refresh, group.group_key, rollback_line(record))
@@ -82,8 +88,8 @@ class RollbackHandler:
         task.add_done_callback(self._running.discard)
         return True
 
-    async def _stale(self, group: Group, from_version: str, to_version: str) -> str | None:
-        if group.last.status != "firing":
+    async def _stale(self, group: Group, last: Notification, from_version: str, to_version: str) -> str | None:
+        if last.status != "firing":
             return "the alert is no longer firing"
         offer = ((await self.run(self.store.evidence, group.group_key)) or {}).get("rollback")
         if not offer:
@@ -92,7 +98,7 @@ class RollbackHandler:
             return f"the button is out of date (the page now offers {offer['from']} to {offer['to']})"
         return None
 
-    async def _execute(self, entry, record: RollbackRecord) -> None:
+    async def _execute(self, entry: Service, record: RollbackRecord) -> None:
         try:
             outcome = await asyncio.to_thread(run_rollback, entry, record.from_version, record.to_version)
             ok, detail = outcome.ok, outcome.detail

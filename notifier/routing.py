@@ -6,6 +6,7 @@ import re
 
 from bongsu.catalog import Catalog
 from notifier.payload import Notification
+from notifier.silences import Matcher
 
 
 def _label(notification: Notification, name: str) -> str | None:
@@ -45,23 +46,23 @@ def dashboard_url(notification: Notification, catalog: Catalog) -> str | None:
 _ROUTE_MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 
 
-def route_matchers(group_key: str) -> list[dict]:
+def route_matchers(group_key: str) -> list[Matcher]:
     """The matchers of the route that grouped the alerts, from Alertmanager's group key
     (`{}/{team="payments"}/{severity=~"page"}:{alertname="X"}`: route path, then the group labels)."""
     path = group_key.rsplit(":{", 1)[0] if ":{" in group_key else ""
-    found = []
+    found: list[Matcher] = []
     for name, op, value in _ROUTE_MATCHER.findall(path):
         found.append({"name": name, "value": bytes(value, "utf-8").decode("unicode_escape"),
                       "isRegex": op in ("=~", "!~"), "isEqual": op in ("=", "=~")})
     return found
 
 
-def silence_matchers(notification: Notification) -> list[dict]:
+def silence_matchers(notification: Notification) -> list[Matcher]:
     """What a silence for the whole group matches: its group labels (else its common labels) as
     equality matchers, plus the matchers of the route that grouped it, so the silence covers this
     group and nothing another route groups under the same labels."""
     labels = dict(notification.group_labels) or dict(notification.common_labels)
-    matchers = [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())]
+    matchers: list[Matcher] = [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())]
     seen = {(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in matchers}
     for matcher in route_matchers(notification.group_key):
         key = (matcher["name"], matcher["value"], matcher["isRegex"], matcher["isEqual"])

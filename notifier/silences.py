@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TypedDict
 
 import httpx
 
@@ -15,7 +16,16 @@ class SilenceError(BongsuError, RuntimeError):
     pass
 
 
-def create_silence(alertmanager_url: str, matchers: list[dict], duration_s: int, created_by: str,
+class Matcher(TypedDict):
+    """One matcher of an Alertmanager v2 silence (its JSON field names)."""
+
+    name: str
+    value: str
+    isRegex: bool
+    isEqual: bool
+
+
+def create_silence(alertmanager_url: str, matchers: list[Matcher], duration_s: int, created_by: str,
                    comment: str, timeout: float = 2.5) -> tuple[str, datetime]:
     """POST /api/v2/silences with Alertmanager v2 matchers; returns the silence id and its end."""
     if not matchers:
@@ -35,4 +45,5 @@ def create_silence(alertmanager_url: str, matchers: list[dict], duration_s: int,
                            ) from None
     if answer.status_code != 200:
         raise SilenceError(f"Alertmanager refused the silence: HTTP {answer.status_code} {answer.text[:200]}")
-    return answer.json()["silenceID"], ends
+    silence_id: str = answer.json()["silenceID"]
+    return silence_id, ends

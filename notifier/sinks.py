@@ -16,16 +16,19 @@ import time
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TextIO
+from collections.abc import Mapping
+from typing import Any, Protocol, TextIO
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
 
 METADATA_EVENT = "bongsu_delivery"
 # Slack errors worth another try; every other `ok: false` answer is permanent.
 RETRYABLE_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
                     "team_added_to_org"}
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,12}$")
+Blocks = list[dict[str, Any]]  # Block Kit JSON, as Slack takes it
 CHANNEL_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"}
 
 
@@ -57,10 +60,10 @@ class Sink(Protocol):
     method_post: str
     method_update: str
 
-    def post(self, channel: str, text: str, blocks: list[dict] | None, thread_ts: str | None,
+    def post(self, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None,
              step_id: str) -> Posted: ...
 
-    def update(self, channel_id: str, ts: str, text: str, blocks: list[dict]) -> None: ...
+    def update(self, channel_id: str, ts: str, text: str, blocks: Blocks) -> None: ...
 
     def find(self, channel_id: str, step_id: str, thread_ts: str | None, oldest: float) -> Posted | None:
         """The message carrying `step_id` posted since `oldest`, or None once the look-up has really
@@ -85,9 +88,10 @@ class SlackSink:
         self._client = WebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
                                  timeout=int(max(1, timeout)), retry_handlers=[])
 
-    def _call(self, method: str, **kwargs):
+    def _call(self, method: str, **kwargs: Any) -> SlackResponse:
         try:
-            return getattr(self._client, method)(**kwargs)
+            answer: SlackResponse = getattr(self._client, method)(**kwargs)
+            return answer
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
@@ -103,15 +107,16 @@ class SlackSink:
         except SlackClientError as exc:
             raise PermanentError(type(exc).__name__) from None
 
-    def post(self, channel, text, blocks, thread_ts, step_id) -> Posted:
+    def post(self, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None,
+             step_id: str) -> Posted:
         answer = self._call("chat_postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
                             metadata={"event_type": METADATA_EVENT, "event_payload": {"step": step_id}})
         return Posted(channel_id=answer["channel"], ts=answer["ts"])
 
-    def update(self, channel_id, ts, text, blocks) -> None:
+    def update(self, channel_id: str, ts: str, text: str, blocks: Blocks) -> None:
         self._call("chat_update", channel=channel_id, ts=ts, text=text, blocks=blocks)
 
-    def find(self, channel_id, step_id, thread_ts, oldest) -> Posted | None:
+    def find(self, channel_id: str, step_id: str, thread_ts: str | None, oldest: float) -> Posted | None:
         """Look for a message an earlier, unanswered attempt may have posted (by its metadata), page by page."""
         cursor = None
         while True:
@@ -119,7 +124,8 @@ class SlackSink:
                           oldest=f"{max(0.0, oldest):.6f}")
             answer = (self._call("conversations_replies", ts=thread_ts, **common) if thread_ts
                       else self._call("conversations_history", **common))
-            for message in answer.get("messages", []):
+            messages: list[dict[str, Any]] = answer.get("messages", [])
+            for message in messages:
                 payload = (message.get("metadata") or {}).get("event_payload") or {}
                 if payload.get("step") == step_id:
                     return Posted(channel_id=answer.get("channel") or channel_id, ts=message["ts"])
@@ -128,11 +134,13 @@ class SlackSink:
                 return None
 
     def channel_directory(self) -> dict[str, str]:
-        found, cursor = {}, None
+        found: dict[str, str] = {}
+        cursor: str | None = None
         while True:
             answer = self._call("conversations_list", types="public_channel,private_channel", limit=200,
                                 exclude_archived=True, cursor=cursor)
-            found.update({"#" + c["name"]: c["id"] for c in answer.get("channels", []) if c.get("name")})
+            channels: list[dict[str, Any]] = answer.get("channels", [])
+            found.update({"#" + c["name"]: c["id"] for c in channels if c.get("name")})
             cursor = (answer.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return found
@@ -141,15 +149,15 @@ class SlackSink:
     def client(self) -> WebClient:
         return self._client
 
-    def ephemeral(self, channel, user_id, text) -> None:
+    def ephemeral(self, channel: str, user_id: str, text: str) -> None:
         self._call("chat_postEphemeral", channel=channel, user=user_id, text=text)
 
-    def upload(self, channel_id, thread_ts, png, title) -> None:
+    def upload(self, channel_id: str, thread_ts: str, png: bytes, title: str) -> None:
         self._call("files_upload_v2", channel=channel_id, thread_ts=thread_ts, file=png,
                    filename="graph.png", title=title)
 
 
-def _retry_after(headers) -> float:
+def _retry_after(headers: Mapping[str, Any]) -> float:
     try:
         return max(0.0, float(headers.get("Retry-After") or headers.get("retry-after") or 1))
     except (TypeError, ValueError):
@@ -172,7 +180,7 @@ class TerminalSink:
         self._last_ts = stamp
         return f"{stamp:.6f}"
 
-    def _append(self, record: dict) -> None:
+    def _append(self, record: dict[str, Any]) -> None:
         try:
             with open(self.journal, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -180,7 +188,7 @@ class TerminalSink:
         except OSError as exc:
             raise RetryLater(f"journal_{type(exc).__name__}", uncertain=True) from None
 
-    def _print(self, heading: str, text: str, blocks: list[dict] | None) -> None:
+    def _print(self, heading: str, text: str, blocks: Blocks | None) -> None:
         body = plain_text(blocks) if blocks else text
         try:
             self._out.write(f"\n── {heading} ──\n{body}\n")
@@ -188,7 +196,8 @@ class TerminalSink:
         except (OSError, ValueError):
             pass  # a closed terminal must not stop the JSON-lines record
 
-    def post(self, channel, text, blocks, thread_ts, step_id) -> Posted:
+    def post(self, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None,
+             step_id: str) -> Posted:
         with self._lock:
             ts = self._ts()
             self._append({"call": "post", "channel": channel, "ts": ts, "thread_ts": thread_ts, "step": step_id,
@@ -197,7 +206,7 @@ class TerminalSink:
                         text, blocks)
         return Posted(channel_id=channel, ts=ts)
 
-    def update(self, channel_id, ts, text, blocks) -> None:
+    def update(self, channel_id: str, ts: str, text: str, blocks: Blocks) -> None:
         with self._lock:
             self._append({"call": "update", "channel": channel_id, "ts": ts, "text": text, "blocks": blocks,
                           "at": time.time()})
@@ -206,7 +215,7 @@ class TerminalSink:
     def channel_directory(self) -> dict[str, str]:
         return {}  # the journal names channels as given
 
-    def find(self, channel_id, step_id, thread_ts, oldest) -> Posted | None:
+    def find(self, channel_id: str, step_id: str, thread_ts: str | None, oldest: float) -> Posted | None:
         try:
             with open(self.journal, encoding="utf-8") as handle:
                 for line in handle:
@@ -220,10 +229,10 @@ class TerminalSink:
             return None
         return None
 
-    def upload(self, channel_id, thread_ts, png, title) -> None:
+    def upload(self, channel_id: str, thread_ts: str, png: bytes, title: str) -> None:
         raise PermanentError("offline: graphs are posted only to Slack")
 
-    def ephemeral(self, channel, user_id, text) -> None:
+    def ephemeral(self, channel: str, user_id: str, text: str) -> None:
         with self._lock:
             self._append({"call": "ephemeral", "channel": channel, "user": user_id, "text": text, "at": time.time()})
             self._print(f"{channel} · only {user_id} sees this", text, None)
@@ -232,7 +241,7 @@ class TerminalSink:
 _MRKDWN = re.compile(r"[*`]|:[a-z_]+:")
 
 
-def plain_text(blocks: list[dict]) -> str:
+def plain_text(blocks: Blocks) -> str:
     """Block Kit as plain lines for a terminal: headers, sections, fields, context and buttons."""
     lines: list[str] = []
     for block in blocks:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol, runtime_checkable
+from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from bongsu.errors import BongsuError
 
 from notifier.otlp_logs import ErrorReport
 from notifier.payload import Notification
-from notifier.recovery_store import RollbackRecord, TopReport
+from notifier.recovery_store import Evidence, RollbackRecord, TopReport
 
 
 class StoreError(BongsuError, RuntimeError):
@@ -36,7 +36,7 @@ class LeaseLost(StoreError):
 class Group:
     group_key: str
     group_id: str
-    channel: str | None
+    channel: str  # set with the group's first state (a name, or an ID)
     channel_id: str | None
     root_ts: str | None
     last_payload: str | None
@@ -51,6 +51,44 @@ class Group:
         return Notification.model_validate_json(self.last_payload) if self.last_payload else None
 
 
+class StepRecord(TypedDict, total=False):
+    """One Slack call of a delivery, as kept (JSON) in its row: what makes a restart resume exactly."""
+
+    sent: bool  # an attempt went out (its answer may have been lost)
+    sent_at: float
+    ts: str  # Slack's answer: the message posted
+    channel_id: str
+    done: bool  # chat.update: carried out (or given up)
+
+
+Steps = dict[str, StepRecord]
+
+
+class DeliveryAlert(TypedDict):
+    fingerprint: str
+    status: str
+    labels: dict[str, str]
+
+
+class DeliveryEntry(TypedDict):
+    """One `GET /api/deliveries` entry (docs/contracts.md)."""
+
+    id: int
+    kind: str
+    group_key: str
+    status: str
+    state: str
+    channel: str | None
+    ts: str | None
+    thread_ts: str | None
+    received_at: str | None
+    delivered_at: str | None
+    error: str | None
+    alerts: list[DeliveryAlert]
+    user_id: NotRequired[str | None]  # button actions only
+    note: NotRequired[str | None]
+
+
 @dataclass
 class Pending:
     id: int
@@ -59,7 +97,7 @@ class Pending:
     status: str
     payload: str
     received_at: float
-    steps: dict[str, dict]
+    steps: Steps
     lane: str = ""
 
 
@@ -71,7 +109,7 @@ class Action:
     kind: str
     idem_key: str
     user_id: str
-    detail: dict
+    detail: dict[str, Any]  # JSON, its fields depend on the action kind
     outcome: str | None  # None while the action is being carried out; then e.g. "done" or "failed"
     created_at: float
 
@@ -122,7 +160,7 @@ class Store(Protocol):
 
     def next_pending(self, group_key: str) -> Pending | None: ...
 
-    def save_steps(self, notification_id: int, steps: dict[str, dict]) -> None:
+    def save_steps(self, notification_id: int, steps: Steps) -> None:
         """Fenced like every delivery write: LeaseLost when the lane is no longer ours."""
 
     def finish(self, item: Pending, *, state: str, channel: str | None, ts: str | None,
@@ -144,10 +182,10 @@ class Store(Protocol):
 
     def silence(self, group_key: str, user: str, until: float, silence_id: str) -> None: ...
 
-    def record_action(self, group_key: str, kind: str, idem_key: str, user_id: str, detail: dict) -> bool:
+    def record_action(self, group_key: str, kind: str, idem_key: str, user_id: str, detail: dict[str, Any]) -> bool:
         """Record an action under its unique `(kind, idem_key)`: True only for the first caller."""
 
-    def set_action_outcome(self, kind: str, idem_key: str, outcome: str, detail: dict | None = None) -> None:
+    def set_action_outcome(self, kind: str, idem_key: str, outcome: str, detail: dict[str, Any] | None = None) -> None:
         """Store how a recorded action ended (`detail`, when given, is merged into the recorded one)."""
 
     def action(self, kind: str, idem_key: str) -> Action | None: ...
@@ -161,9 +199,9 @@ class Store(Protocol):
     def top_reports(self, service: str, since: float, until: float, limit: int = 3) -> list[TopReport]:
         """The most frequent fingerprints of `service` in the window, each with its latest report."""
 
-    def set_evidence(self, group_key: str, evidence: dict) -> None: ...
+    def set_evidence(self, group_key: str, evidence: Evidence) -> None: ...
 
-    def evidence(self, group_key: str) -> dict | None: ...
+    def evidence(self, group_key: str) -> Evidence | None: ...
 
     def claim_rollback(self, record: RollbackRecord) -> bool:
         """Record a rollback (after `record_action` claimed it); True when it was new."""
@@ -175,7 +213,7 @@ class Store(Protocol):
     # reporting
     def queue_depth(self) -> int: ...
 
-    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[dict]:
+    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[DeliveryEntry]:
         """Deliveries in order of acceptance, for `GET /api/deliveries` (docs/contracts.md): alert states
         and button actions (acks, silences), at most `limit` with an `id` above `after`."""
 
@@ -186,10 +224,10 @@ class Store(Protocol):
 
 def delivery_record(row_id: int, kind: str, group_key: str, status: str, state: str, channel: str | None,
                     ts: str | None, thread_ts: str | None, delivered_at: float | None, payload: str,
-                    received_at: float, error: str | None) -> dict:
+                    received_at: float, error: str | None) -> DeliveryEntry:
     """One `GET /api/deliveries` entry from a notifications row (both backends)."""
     data = json.loads(payload)
-    entry = {
+    entry: DeliveryEntry = {
         "id": row_id, "kind": "alert", "group_key": group_key, "status": status, "state": state,
         "channel": channel, "ts": ts, "thread_ts": thread_ts, "received_at": rfc3339(received_at),
         "delivered_at": rfc3339(delivered_at) if state == "delivered" else None, "error": error, "alerts": [],
@@ -199,8 +237,8 @@ def delivery_record(row_id: int, kind: str, group_key: str, status: str, state: 
                            for a in data["alerts"]]
     else:  # a button action shown in the thread: part of the incident's timeline
         action = data.get("action", "note")
-        entry.update(kind=action, status={"ack": "acknowledged", "silence": "silenced"}.get(action, action),
-                     user_id=data.get("user_id"), note=data.get("note"))
+        entry.update({"kind": action, "status": {"ack": "acknowledged", "silence": "silenced"}.get(action, action),
+                      "user_id": data.get("user_id"), "note": data.get("note")})
     return entry
 
 

@@ -21,10 +21,11 @@ import uuid
 from importlib.resources import files
 
 import psycopg
+from typing import Any
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier.payload import Notification
-from notifier.recovery_store import PostgresRecoveryTables
+from notifier.recovery_store import PostgresRecoveryTables, first_int
 from notifier.redaction import redact_url
 from notifier.store import (
     DELIVERY_COLUMNS,
@@ -32,9 +33,11 @@ from notifier.store import (
     GROUP_COLUMNS,
     TIMELINE_ACTIONS,
     Action,
+    DeliveryEntry,
     Group,
     LeaseLost,
     Pending,
+    Steps,
     StoreError,
     delivery_record,
     refresh_payload,
@@ -69,7 +72,9 @@ class PostgresStore(PostgresRecoveryTables):
             with self._pool.connection() as conn:
                 conn.execute("INSERT INTO meta VALUES ('instance', %s) ON CONFLICT DO NOTHING",
                              (uuid.uuid4().hex[:12],))
-                self.instance = conn.execute("SELECT value FROM meta WHERE key='instance'").fetchone()[0]
+                row = conn.execute("SELECT value FROM meta WHERE key='instance'").fetchone()
+                assert row is not None, "inserted just above"
+                self.instance: str = row[0]
         except (psycopg.Error, PoolTimeout, OSError) as exc:
             raise StoreError(f"cannot open the store {shown}: {_reason(exc, url)}") from None
         except Exception as exc:  # noqa: BLE001 - yoyo wraps driver errors in its own types
@@ -112,11 +117,11 @@ class PostgresStore(PostgresRecoveryTables):
 
     def enqueue_refresh(self, group_key: str, note: str, action: str = "note", user_id: str | None = None) -> int:
         with self._pool.connection() as conn:
-            return conn.execute(
+            return first_int(conn.execute(
                 "INSERT INTO notifications (state_key, group_key, lane, kind, status, payload, received_at)"
                 " SELECT %s, group_key, lane, 'refresh', %s, %s, %s FROM groups WHERE group_key=%s RETURNING id",
                 (f"refresh:{uuid.uuid4().hex}", action, refresh_payload(note, action, user_id), time.time(),
-                 group_key)).fetchone()[0]
+                 group_key)).fetchone())
 
     # --- leases ---------------------------------------------------------------------------------
 
@@ -130,7 +135,7 @@ class PostgresStore(PostgresRecoveryTables):
             # meanwhile, so the next state of a busy channel needs no new claim.
             conn.execute(f"UPDATE leases SET owner=NULL, expires_at=NULL WHERE owner=%s AND lane NOT IN ({busy})"
                          " AND (busy_at IS NULL OR busy_at < now() - %s::interval)", (self.owner, idle))
-            held = dict(conn.execute("UPDATE leases SET expires_at=now() + %s::interval"
+            held: dict[str, int] = dict(conn.execute("UPDATE leases SET expires_at=now() + %s::interval"
                                      " WHERE owner=%s AND expires_at > now() RETURNING lane, epoch",
                                      (ttl, self.owner)).fetchall())
             taken = conn.execute(
@@ -182,11 +187,12 @@ class PostgresStore(PostgresRecoveryTables):
         with self._held_lock:
             if row[7] not in self._held:
                 return None  # another replica's lane
-        return Pending(*row[:6], steps=json.loads(row[6]), lane=row[7])
+        return Pending(row[0], row[1], row[2], row[3], row[4], row[5], steps=json.loads(row[6]), lane=row[7])
 
-    def save_steps(self, notification_id: int, steps: dict[str, dict]) -> None:
+    def save_steps(self, notification_id: int, steps: Steps) -> None:
         with self._pool.connection() as conn, conn.transaction():
             row = conn.execute("SELECT group_key FROM notifications WHERE id=%s", (notification_id,)).fetchone()
+            assert row is not None, "a pending row is never deleted"
             self._fence(conn, row[0])
             conn.execute("UPDATE notifications SET steps=%s WHERE id=%s", (json.dumps(steps), notification_id))
 
@@ -237,7 +243,7 @@ class PostgresStore(PostgresRecoveryTables):
             conn.execute("UPDATE groups SET silenced_by=%s, silenced_until=%s, silence_id=%s WHERE group_key=%s",
                          (user, until, silence_id, group_key))
 
-    def record_action(self, group_key: str, kind: str, idem_key: str, user_id: str, detail: dict) -> bool:
+    def record_action(self, group_key: str, kind: str, idem_key: str, user_id: str, detail: dict[str, Any]) -> bool:
         now = time.time()
         with self._pool.connection() as conn:
             row = conn.execute(
@@ -246,7 +252,7 @@ class PostgresStore(PostgresRecoveryTables):
                 (kind, idem_key, group_key, user_id, json.dumps(detail), now, now)).fetchone()
         return row is not None
 
-    def set_action_outcome(self, kind: str, idem_key: str, outcome: str, detail: dict | None = None) -> None:
+    def set_action_outcome(self, kind: str, idem_key: str, outcome: str, detail: dict[str, Any] | None = None) -> None:
         with self._pool.connection() as conn, conn.transaction():
             row = conn.execute("SELECT detail FROM actions WHERE kind=%s AND idem_key=%s FOR UPDATE",
                                (kind, idem_key)).fetchone()
@@ -268,9 +274,9 @@ class PostgresStore(PostgresRecoveryTables):
 
     def queue_depth(self) -> int:
         with self._pool.connection() as conn:
-            return conn.execute("SELECT COUNT(*) FROM notifications WHERE state='pending'").fetchone()[0]
+            return first_int(conn.execute("SELECT COUNT(*) FROM notifications WHERE state='pending'").fetchone())
 
-    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[dict]:
+    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[DeliveryEntry]:
         states = [*FINISHED_STATES, "pending"] if include_undelivered else ["delivered"]
         with self._pool.connection() as conn:
             rows = conn.execute(f"SELECT {DELIVERY_COLUMNS} FROM notifications WHERE id > %s"

@@ -14,17 +14,20 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from notifier.payload import Notification
-from notifier.recovery_store import RECOVERY_SCHEMA, RecoveryTables
+from notifier.recovery_store import RECOVERY_SCHEMA, RecoveryTables, first_int
 from notifier.store import (
     DELIVERY_COLUMNS,
     FINISHED_STATES,
     GROUP_COLUMNS,
     TIMELINE_ACTIONS,
     Action,
+    DeliveryEntry,
     Group,
     Pending,
+    Steps,
     StoreError,
     delivery_record,
     refresh_payload,
@@ -157,7 +160,9 @@ class SQLiteStore(RecoveryTables):
                 " VALUES (?, ?, 'refresh', ?, ?, ?)",
                 (f"refresh:{uuid.uuid4().hex}", group_key, action, refresh_payload(note, action, user_id),
                  time.time()))
-        return cursor.lastrowid
+        row_id = cursor.lastrowid
+        assert row_id is not None, "an INSERT sets lastrowid"
+        return row_id
 
     # --- delivery -------------------------------------------------------------------------------
 
@@ -181,9 +186,9 @@ class SQLiteStore(RecoveryTables):
                 " WHERE state='pending' AND group_key=? ORDER BY id LIMIT 1", (group_key,)).fetchone()
         if row is None:
             return None
-        return Pending(*row[:6], steps=json.loads(row[6]))
+        return Pending(row[0], row[1], row[2], row[3], row[4], row[5], steps=json.loads(row[6]))
 
-    def save_steps(self, notification_id: int, steps: dict[str, dict]) -> None:
+    def save_steps(self, notification_id: int, steps: Steps) -> None:
         with self._lock:
             self._db.execute("UPDATE notifications SET steps=? WHERE id=?", (json.dumps(steps), notification_id))
 
@@ -240,7 +245,7 @@ class SQLiteStore(RecoveryTables):
             self._db.execute("UPDATE groups SET silenced_by=?, silenced_until=?, silence_id=? WHERE group_key=?",
                              (user, until, silence_id, group_key))
 
-    def record_action(self, group_key: str, kind: str, idem_key: str, user_id: str, detail: dict) -> bool:
+    def record_action(self, group_key: str, kind: str, idem_key: str, user_id: str, detail: dict[str, Any]) -> bool:
         now = time.time()
         with self._lock:
             cursor = self._db.execute(
@@ -249,7 +254,7 @@ class SQLiteStore(RecoveryTables):
                 (kind, idem_key, group_key, user_id, json.dumps(detail), now, now))
         return cursor.rowcount == 1
 
-    def set_action_outcome(self, kind: str, idem_key: str, outcome: str, detail: dict | None = None) -> None:
+    def set_action_outcome(self, kind: str, idem_key: str, outcome: str, detail: dict[str, Any] | None = None) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -277,9 +282,9 @@ class SQLiteStore(RecoveryTables):
 
     def queue_depth(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM notifications WHERE state='pending'").fetchone()[0]
+            return first_int(self._db.execute("SELECT COUNT(*) FROM notifications WHERE state='pending'").fetchone())
 
-    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[dict]:
+    def deliveries(self, include_undelivered: bool = False, after: int = 0, limit: int = 5000) -> list[DeliveryEntry]:
         # A connection of its own: a long report never holds the lock intake writes under (WAL readers
         # do not block the writer).
         states = (*FINISHED_STATES, "pending") if include_undelivered else ("delivered",)
