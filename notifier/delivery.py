@@ -286,9 +286,10 @@ class Deliverer:
         uncertain = bool(record.get("sent"))
         attempt = 0
         while True:
-            channel: str | None = group.channel_id or group.channel
+            channel: str = group.channel_id or group.channel
             try:
-                channel = await self._channel_id(item, group) if not thread_ts else group.channel_id
+                # A thread reply goes where its root is: the persisted ID (resolved here if ever missing).
+                channel = await self._channel_id(item, group)
                 if uncertain and not CHANNEL_ID.match(channel or ""):
                     # The lost post went by name; look-ups need the ID, so list the channels again now.
                     channel = await self._lookup_channel(group.channel, fresh=True) or channel
