@@ -54,11 +54,12 @@ def read_catalog(path: Optional[Path]) -> Catalog:
 
 
 def print_finding(finding: Finding) -> None:
-    """One check's line; a failure or a check that could not run also says why."""
+    """One check's line; a failure or a check that could not run also says why, each on one unwrapped line
+    (a path wrapped at the terminal's width can be neither copied nor grepped)."""
     mark = "[yellow]not checked[/]" if not finding.checked else "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
     console.print(f"{mark} {finding.check}", highlight=False, soft_wrap=True)
     if finding.detail and (not finding.ok or not finding.checked):
-        console.print(f"      {finding.detail}", highlight=False, markup=False)
+        console.print(f"      {finding.detail}", highlight=False, markup=False, soft_wrap=True)
 
 
 def passed_summary(findings: list[Finding]) -> str:
