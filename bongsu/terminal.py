@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # the catalog model is imported when a command reads one, not
     from bongsu.catalog import Catalog
     from bongsu.generator import Finding
 
-console = Console()
-err = Console(stderr=True)
+# soft_wrap: lines are never hard-wrapped at the width, so located messages and paths stay whole.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 CatalogOption = Annotated[
     Optional[Path],
