@@ -1,7 +1,9 @@
-"""Defects from the OTel-contract review, one test each (every one failed before its fix): PII in
-spans and logs, server loggers outside the pipeline, cancelled requests, forked exporter sessions,
-a provider set before init(), a second init(), the sampler's span name, Flask and Django, and the
-HTTP semantic conventions."""
+"""Defects from the OTel-contract review (issue 16 item 7), one test each: PII in spans and logs,
+server loggers outside the pipeline, cancelled requests, forked exporter sessions, a provider set
+before init(), a second init(), the sampler's span name, Flask and Django, and the HTTP semantic
+conventions. They use the API the SDK had before the fixes (init, instrument_asgi/instrument_wsgi)
+and check the exported bytes, so each fails on the pre-fix SDK for its own reason (docs/sdk.md,
+"Defects from issue 16 and their tests", lists those failures)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,8 @@ from starlette.testclient import TestClient
 import instrumentation
 from bongsu.processes import Child, free_port
 from tests.sdk.apps import django_app, enriching_starlette_app, flask_failing_app, starlette_app
-from tests.sdk.conftest import run_python, sample
-from tests.sdk.receivers import FluentReceiver, OtlpReceiver
+from tests.sdk.conftest import Sdk, run_python, sample
+from tests.sdk.receivers import FluentReceiver, OtlpReceiver, ReceivedSpan
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL, CARD = "jane@example.com", "4111111111111111"
@@ -44,22 +47,20 @@ def _wsgi_get(app, path, **options):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def wire(sdk, otlp, monkeypatch):  # type: ignore[no-untyped-def]
-    """`init()` exporting to the OTLP receiver, the way a service starts: these tests use only the API
-    that existed before the fixes (init, instrument_asgi/instrument_wsgi), so each one fails on the old
-    code for its defect's own reason, checked on the spans' real bytes."""
+def wire(sdk: Callable[..., Sdk], otlp: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) -> OtlpReceiver:
+    """`init()` exporting to the OTLP receiver, the way a service starts."""
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
     sdk(otlp_endpoint=otlp.endpoint)
     return otlp
 
 
-def _asgi(app):  # type: ignore[no-untyped-def]
+def _asgi(app: Any) -> TestClient:
     return TestClient(instrumentation.instrument_asgi(app), raise_server_exceptions=False)
 
 
-def _served(otlp, path):  # type: ignore[no-untyped-def]
+def _served(otlp: OtlpReceiver, path: str) -> ReceivedSpan:
     """The exported server span of the request for `path` (waits for the batch)."""
-    def found(spans):  # type: ignore[no-untyped-def]
+    def found(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
         return [s for s in spans if s.kind == SERVER and s.attributes.get("url.path") == path]
 
     return found(otlp.wait_for(lambda spans: found(spans)))[-1]
@@ -308,7 +309,7 @@ def test_second_init_with_other_arguments_warns(sdk):
     assert "ignoring exemplars, service_name" in warnings[-1]
 
 
-def test_init_after_a_request_auto_initialised_applies(provider, sdk):
+def test_init_after_a_request_auto_initialised_applies(sdk):
     instrumentation.shutdown(timeout=2)
     TestClient(instrumentation.instrument_asgi(starlette_app())).get("/items/1")  # before init()
     state = instrumentation.init(service_name="late", log_stream=io.StringIO())
