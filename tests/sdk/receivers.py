@@ -36,27 +36,32 @@ class ReceivedSpan:
     scope: str = ""
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # span ids (hex) of the linked spans
+    peer_port: int = 0  # the client's port of the connection that delivered it
 
 
 class OtlpReceiver:
-    """POST /v1/traces, protobuf in, protobuf out."""
+    """POST /v1/traces, protobuf in, protobuf out. With `keep_alive`, HTTP/1.1 persistent connections
+    (as a collector keeps them), so which connection delivered each span can be told apart."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, keep_alive: bool = False) -> None:
         self.spans: list[ReceivedSpan] = []
         self.requests = 0
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.path != "/v1/traces" or self.headers.get("Content-Type") != "application/x-protobuf":
                     self.send_response(404)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 request = ExportTraceServiceRequest()
                 request.ParseFromString(body)
-                receiver._store(request)
+                receiver._store(request, self.client_address[1])
                 reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -74,7 +79,7 @@ class OtlpReceiver:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
-    def _store(self, request: ExportTraceServiceRequest) -> None:
+    def _store(self, request: ExportTraceServiceRequest, peer_port: int = 0) -> None:
         with self._lock:
             self.requests += 1
             for resource_spans in request.resource_spans:
@@ -87,7 +92,7 @@ class OtlpReceiver:
                             attributes={a.key: _value(a.value) for a in span.attributes}, resource=resource,
                             status_code=span.status.code, scope=scope_spans.scope.name,
                             events=[(e.name, {a.key: _value(a.value) for a in e.attributes}) for e in span.events],
-                            links=[link.span_id.hex() for link in span.links]))
+                            links=[link.span_id.hex() for link in span.links], peer_port=peer_port))
 
     def wait_for(self, predicate: Any, timeout: float = 15.0) -> list[ReceivedSpan]:
         deadline = time.monotonic() + timeout
