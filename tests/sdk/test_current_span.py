@@ -132,3 +132,43 @@ def test_enriched_span_on_the_otlp_wire(framework, sdk, otlp, monkeypatch):
     assert span.events[0][1] == {"order.total": 12.5}
     assert span.links == [span.span_id]
     assert span.resource["service.name"] == "payments"
+
+
+def test_span_limits_apply_to_start_attributes_and_user_values():
+    """The request span's fast attribute path keeps the SDK's rules: the length limit truncates
+    Bongsu's own start attributes and the application's values alike; sequences are cleaned into
+    tuples; an invalid key is dropped; processors get an SDK `Span`."""
+    from opentelemetry.sdk.trace import Span, SpanLimits
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    limited = TracerProvider(span_limits=SpanLimits(max_span_attribute_length=8), shutdown_on_exit=False)
+    memory = InMemorySpanExporter()
+    limited.add_span_processor(SimpleSpanProcessor(memory))
+    started: list[object] = []
+
+    class Seen(SimpleSpanProcessor):
+        def on_start(self, span, parent_context=None):  # type: ignore[no-untyped-def]
+            started.append(span)
+
+    limited.add_span_processor(Seen(InMemorySpanExporter()))
+
+    async def probe(request):  # type: ignore[no-untyped-def]
+        span = trace.get_current_span()
+        span.set_attribute("note", "abcdefghijklmnop")
+        span.set_attributes({"tags": ["a", 2], "": "empty key", "short": "ok"})
+        return JSONResponse({})
+
+    app = instrumentation.instrument_asgi(Starlette(routes=[Route("/probe", probe)]), registry=CollectorRegistry(),
+                                          tracer_provider=limited)
+    TestClient(app).get("/probe", headers={"user-agent": "a-very-long-agent/1.0"})
+    (span,) = memory.get_finished_spans()
+    assert span.attributes["user_agent.original"] == "a-very-l"
+    assert span.attributes["note"] == "abcdefgh"
+    assert span.attributes["tags"] == ("a", 2) and span.attributes["short"] == "ok"
+    assert "" not in span.attributes
+    assert len(started) == 1 and isinstance(started[0], Span)
+    limited.shutdown()
