@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import requests
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -36,9 +37,12 @@ _UNCACHED_KEYS = frozenset({"url.path", "url.full", "url.query", "exception.mess
 _CACHE_LIMIT = 4096
 
 
+_SMALL = [bytes((value,)) for value in range(0x80)]  # one-byte varints: most tags and lengths
+
+
 def _varint(value: int) -> bytes:
     if value < 0x80:
-        return bytes((value,))
+        return _SMALL[value]
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -49,7 +53,8 @@ def _varint(value: int) -> bytes:
 
 def _field(number: int, payload: bytes) -> bytes:
     """A length-delimited field (strings, bytes, messages)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    size = len(payload)
+    return _varint(number << 3 | 2) + (_SMALL[size] if size < 0x80 else _varint(size)) + payload
 
 
 def _any_value(value: Any) -> bytes:
@@ -69,11 +74,18 @@ def _any_value(value: Any) -> bytes:
     return _field(1, str(value).encode())
 
 
+def _items(attributes: Any) -> Any:
+    """The pairs of an attribute mapping; a `BoundedAttributes` is copied to a dict first (one C call,
+    instead of a lookup per key through the Mapping mixin)."""
+    return (attributes.copy() if isinstance(attributes, BoundedAttributes) else attributes).items()
+
+
 class Encoder:
     """ReadableSpans -> serialized ExportTraceServiceRequest."""
 
     def __init__(self, redactor: Redactor | None = None) -> None:
-        self._pairs: dict[tuple[int, str, Any], bytes] = {}
+        # (field number, key, type, value) -> the encoded KeyValue field: server spans repeat the same pairs.
+        self._pairs: dict[tuple[int, str, type, Any], bytes] = {}
         self._redactor = redactor
 
     def _free_text(self, key: str, value: Any) -> Any:
@@ -85,27 +97,28 @@ class Encoder:
             value = strip_credentials(value)
         return self._redactor(value) if self._redactor is not None else value
 
-    def _key_value(self, number: int, key: str, value: Any) -> bytes:
-        """A KeyValue as field `number` of its parent, cached (tag and length included) for the
-        repeating pairs."""
-        if key in _UNCACHED_KEYS:
-            return _field(number, _field(1, key.encode()) + _field(2, _any_value(self._free_text(key, value))))
-        try:
-            cached = self._pairs.get((number, key, value))
-        except TypeError:  # unhashable value (a list attribute)
-            return _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
-        if cached is None:
-            if len(self._pairs) >= _CACHE_LIMIT:
-                self._pairs.clear()
-            cached = self._pairs[(number, key, value)] = _field(number, _field(1, key.encode())
-                                                                + _field(2, _any_value(value)))
-        return cached
-
     def _attributes(self, number: int, attributes: Any) -> bytes:
         if not attributes:
             return b""
-        key_value = self._key_value
-        return b"".join([key_value(number, k, v) for k, v in attributes.items()])
+        pairs = self._pairs
+        out = []
+        for key, value in _items(attributes):
+            if key in _UNCACHED_KEYS:
+                out.append(_field(number, _field(1, key.encode()) + _field(2, _any_value(self._free_text(key, value)))))
+                continue
+            # The type is part of the key: True == 1 == 1.0 in Python, not on the wire.
+            pair = (number, key, type(value), value)
+            try:
+                cached = pairs.get(pair)
+            except TypeError:  # unhashable value (a list attribute)
+                out.append(_field(number, _field(1, key.encode()) + _field(2, _any_value(value))))
+                continue
+            if cached is None:
+                if len(pairs) >= _CACHE_LIMIT:
+                    pairs.clear()
+                cached = pairs[pair] = _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
+            out.append(cached)
+        return b"".join(out)
 
     def span(self, span: ReadableSpan) -> bytes:
         context = span.context
@@ -118,7 +131,7 @@ class Encoder:
             parts += [b"\x22\x08", parent.span_id.to_bytes(8, "big")]
             if parent.is_remote:
                 flags |= 0x200
-        parts += [_field(5, span.name.encode()), b"\x30", _varint(span.kind.value + 1),
+        parts += [_field(5, span.name.encode()), b"\x30", _SMALL[span.kind.value + 1],
                   b"\x39", _PACK_Q(span.start_time or 0), b"\x41", _PACK_Q(span.end_time or 0),
                   self._attributes(9, span.attributes)]
         if span.dropped_attributes:
@@ -133,10 +146,15 @@ class Encoder:
                     + b"\x35" + _PACK_I(0x100 | (0x200 if linked.is_remote else 0)))
             parts.append(_field(13, body))
         status = span.status
-        status_body = (_field(2, status.description.encode()) if status.description else b"")
-        if status.status_code.value:
-            status_body += b"\x18" + _varint(status.status_code.value)
-        parts += [_field(15, status_body), b"\x85\x01", _PACK_I(flags)]
+        code = status.status_code.value
+        if status.description or code:
+            status_body = (_field(2, status.description.encode()) if status.description else b"")
+            if code:
+                status_body += b"\x18" + _varint(code)
+            parts.append(_field(15, status_body))
+        else:
+            parts.append(b"\x7a\x00")  # an empty Status message, as OpenTelemetry writes it
+        parts += [b"\x85\x01", _PACK_I(flags)]
         return _field(2, b"".join(parts))
 
     def request(self, spans: Sequence[ReadableSpan]) -> bytes:
