@@ -18,6 +18,7 @@ and the caller then uses the tracer's own `start_span`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,13 +27,15 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.context import Context
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import SpanKind
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 _UNCHANGED = frozenset({bool, int, float, bytes, type(None)})  # `_clean_attribute_value` returns these as they are
 _SAMPLED = trace_api.TraceFlags(trace_api.TraceFlags.SAMPLED)
 _NOT_SAMPLED = trace_api.TraceFlags(trace_api.TraceFlags.DEFAULT)
 _RANDOM = trace_api.TraceFlags.RANDOM_TRACE_ID
+_UNSET = Status(StatusCode.UNSET)
 
 
 class PlainAttributes(BoundedAttributes):
@@ -55,11 +58,22 @@ class PlainAttributes(BoundedAttributes):
             self._setitem_locked(key, value)
 
     def _set_items(self, attributes: Mapping[str, Any]) -> None:
-        plain = self._plain
-        if self._immutable or self.maxlen == 0 or not all(plain(k, v) for k, v in attributes.items()):
+        limit = self.max_value_len
+        maxlen = self.maxlen
+        if self._immutable or maxlen == 0:
             super()._set_items(attributes)
             return
+        for key, value in attributes.items():
+            kind = type(value)
+            if (type(key) is not str or not key
+                    or (kind is not str and kind not in _UNCHANGED)
+                    or (kind is str and limit is not None and len(value) > limit)):
+                super()._set_items(attributes)
+                return
         with self._lock:
+            if not self._dict and (maxlen is None or len(attributes) <= maxlen):
+                self._dict.update(attributes)  # the start attributes: nothing to replace or evict
+                return
             for key, value in attributes.items():
                 self._setitem_locked(key, value)
 
@@ -70,15 +84,45 @@ class RequestSpan(sdk_trace.Span):
     def __init__(self, name: str, context: trace_api.SpanContext, parent: trace_api.SpanContext | None,
                  tracer: sdk_trace.Tracer, attributes: Mapping[str, AttributeValue], kind: SpanKind,
                  record_end_metrics: Any) -> None:
-        super().__init__(name=name, context=context, parent=parent, sampler=tracer.sampler, resource=tracer.resource,
-                         attributes=None, span_processor=tracer.span_processor, kind=kind,
-                         instrumentation_info=tracer.instrumentation_info, record_exception=False,
-                         set_status_on_exception=False, limits=tracer._span_limits,  # noqa: SLF001
-                         instrumentation_scope=tracer._instrumentation_scope,  # noqa: SLF001
-                         record_end_metrics=record_end_metrics)
+        # `Span.__init__`'s fields, set directly: it would build and validate the attributes, a second
+        # empty BoundedAttributes, and check the (absent) events and links. test_sdkspan compares the
+        # field set with an SDK span's, so an SDK upgrade that adds one fails there, not in production.
         limits = tracer._span_limits  # noqa: SLF001
+        self._name = name
+        self._context = context
+        self._kind = kind
+        self._instrumentation_info = tracer.instrumentation_info
+        self._instrumentation_scope = tracer._instrumentation_scope  # noqa: SLF001
+        self._parent = parent
+        self._start_time: int | None = None
+        self._end_time: int | None = None
+        self._resource = tracer.resource
+        self._status = _UNSET
+        self._sampler = tracer.sampler
+        self._trace_config = None
+        self._record_exception = False
+        self._set_status_on_exception = False
+        self._span_processor = tracer.span_processor
+        self._limits = limits
+        self._lock = threading.Lock()
         self._attributes = PlainAttributes(limits.max_span_attributes, attributes, immutable=False,
                                            max_value_len=limits.max_span_attribute_length)
+        self._events: BoundedList[sdk_trace.Event] = BoundedList(limits.max_events)
+        self._links: BoundedList[trace_api.Link] = BoundedList(limits.max_links)
+        self._record_end_metrics = record_end_metrics
+
+    def _readable_span(self) -> sdk_trace.ReadableSpan:
+        """What `end()` hands to `on_end`: the span itself (a ReadableSpan, and immutable once ended:
+        the SDK refuses attributes, events, links, status and name changes after `end()`), not a copy."""
+        return self
+
+    @property
+    def events(self) -> tuple[sdk_trace.Event, ...]:
+        return tuple(self._events)  # the same tuple as ReadableSpan's, without its generator
+
+    @property
+    def links(self) -> tuple[trace_api.Link, ...]:
+        return tuple(self._links)
 
 
 def fast_tracer(tracer: trace_api.Tracer) -> sdk_trace.Tracer | None:

@@ -172,3 +172,34 @@ def test_span_limits_apply_to_start_attributes_and_user_values():
     assert "" not in span.attributes
     assert len(started) == 1 and isinstance(started[0], Span)
     limited.shutdown()
+
+
+def test_request_span_has_exactly_the_sdk_span_fields():
+    """`RequestSpan` sets `Span.__init__`'s fields itself: the same set, the same values as the span
+    `Tracer.start_span` makes, so an opentelemetry-sdk upgrade that changes them fails here."""
+    from opentelemetry.sdk.trace import SpanLimits
+
+    from instrumentation import sdkspan
+
+    provider = TracerProvider(span_limits=SpanLimits(max_events=7, max_links=5), shutdown_on_exit=False)
+    tracer = provider.get_tracer("probe")
+    fast = sdkspan.fast_tracer(tracer)
+    assert fast is not None
+    attributes = {"http.request.method": "GET", "server.port": 80}
+    ours = sdkspan.start(fast, None, "GET", SpanKind.SERVER, attributes)
+    theirs = tracer.start_span("GET", None, SpanKind.SERVER, attributes, record_exception=False,
+                               set_status_on_exception=False)
+    assert type(ours) is sdkspan.RequestSpan
+    assert set(vars(ours)) == set(vars(theirs))
+    different = {"_context", "_lock", "_attributes", "_events", "_links", "_start_time", "_record_end_metrics",
+                 "_status"}
+    for field in set(vars(theirs)) - different:
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert dict(ours.attributes) == dict(theirs.attributes)
+    assert (ours.status.status_code, ours.status.description) == (theirs.status.status_code, None)
+    assert (ours._events._dq.maxlen, ours._links._dq.maxlen) == (theirs._events._dq.maxlen, theirs._links._dq.maxlen) \
+        == (7, 5)
+    assert ours.get_span_context().trace_flags == theirs.get_span_context().trace_flags
+    ours.end()
+    theirs.end()
+    provider.shutdown()
