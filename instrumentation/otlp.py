@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import requests
-from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -75,9 +74,13 @@ def _any_value(value: Any) -> bytes:
 
 
 def _items(attributes: Any) -> Any:
-    """The pairs of an attribute mapping; a `BoundedAttributes` is copied to a dict first (one C call,
-    instead of a lookup per key through the Mapping mixin)."""
-    return (attributes.copy() if isinstance(attributes, BoundedAttributes) else attributes).items()
+    """The pairs of an attribute mapping, read as one dict copy: `ReadableSpan.attributes` is a
+    mappingproxy over `BoundedAttributes`, whose `items()` would go through the Mapping mixin's
+    `__iter__` and `__getitem__` per key; their `copy()` is one C call."""
+    try:
+        return attributes.copy().items()
+    except AttributeError:  # a Mapping without copy()
+        return attributes.items()
 
 
 class Encoder:
