@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import requests
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind, StatusCode
 
 from instrumentation.errors import ConfigError
 from instrumentation.redaction import Redactor
@@ -34,6 +35,8 @@ _PACK_D = struct.Struct("<d").pack
 _PACK_I = struct.Struct("<I").pack
 _UNCACHED_KEYS = frozenset({"url.path", "url.full", "url.query", "exception.message", "exception.stacktrace"})
 _CACHE_LIMIT = 4096
+_KINDS = {kind: b"\x30" + bytes((kind.value + 1,)) for kind in SpanKind}  # OTLP's SpanKind is the API's + 1
+_STATUS_CODES = {code: code.value for code in StatusCode}
 
 
 _SMALL = [bytes((value,)) for value in range(0x80)]  # one-byte varints: most tags and lengths
@@ -105,53 +108,63 @@ class Encoder:
             return b""
         pairs = self._pairs
         out = []
+        append = out.append
         for key, value in _items(attributes):
             if key in _UNCACHED_KEYS:
-                out.append(_field(number, _field(1, key.encode()) + _field(2, _any_value(self._free_text(key, value)))))
+                append(_field(number, _field(1, key.encode()) + _field(2, _any_value(self._free_text(key, value)))))
                 continue
             # The type is part of the key: True == 1 == 1.0 in Python, not on the wire.
             pair = (number, key, type(value), value)
             try:
-                cached = pairs.get(pair)
-            except TypeError:  # unhashable value (a list attribute)
-                out.append(_field(number, _field(1, key.encode()) + _field(2, _any_value(value))))
+                append(pairs[pair])
                 continue
-            if cached is None:
-                if len(pairs) >= _CACHE_LIMIT:
-                    pairs.clear()
-                cached = pairs[pair] = _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
-            out.append(cached)
+            except KeyError:
+                pass
+            except TypeError:  # unhashable value (a list attribute)
+                append(_field(number, _field(1, key.encode()) + _field(2, _any_value(value))))
+                continue
+            if len(pairs) >= _CACHE_LIMIT:
+                pairs.clear()
+            encoded = pairs[pair] = _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
+            append(encoded)
         return b"".join(out)
 
     def span(self, span: ReadableSpan) -> bytes:
         context = span.context
+        parent = span.parent
+        flags = 0x100  # "has is_remote" (and "is_remote" for a remote parent), as OpenTelemetry sets them
+        name = span.name.encode()
         parts = [b"\x0a\x10", context.trace_id.to_bytes(16, "big"), b"\x12\x08", context.span_id.to_bytes(8, "big")]
         if context.trace_state:
             parts.append(_field(3, context.trace_state.to_header().encode()))
-        parent = span.parent
-        flags = 0x100  # "has is_remote" (and "is_remote" for a remote parent), as OpenTelemetry sets them
         if parent is not None:
             parts += [b"\x22\x08", parent.span_id.to_bytes(8, "big")]
             if parent.is_remote:
                 flags |= 0x200
-        parts += [_field(5, span.name.encode()), b"\x30", _SMALL[span.kind.value + 1],
+        parts += [b"\x2a", _varint(len(name)), name, _KINDS[span.kind],
                   b"\x39", _PACK_Q(span.start_time or 0), b"\x41", _PACK_Q(span.end_time or 0),
                   self._attributes(9, span.attributes)]
-        if span.dropped_attributes:
-            parts += [b"\x50", _varint(span.dropped_attributes)]
-        for event in span.events:
-            parts.append(_field(11, b"\x09" + _PACK_Q(event.timestamp) + _field(2, event.name.encode())
-                                + self._attributes(3, event.attributes)))
-        for link in span.links:
-            linked = link.context
-            body = (b"\x0a\x10" + linked.trace_id.to_bytes(16, "big") + b"\x12\x08" + linked.span_id.to_bytes(8, "big")
-                    + self._attributes(4, link.attributes)
-                    + b"\x35" + _PACK_I(0x100 | (0x200 if linked.is_remote else 0)))
-            parts.append(_field(13, body))
+        dropped = span.dropped_attributes
+        if dropped:
+            parts += [b"\x50", _varint(dropped)]
+        events = span.events
+        if events:
+            for event in events:
+                parts.append(_field(11, b"\x09" + _PACK_Q(event.timestamp) + _field(2, event.name.encode())
+                                    + self._attributes(3, event.attributes)))
+        links = span.links
+        if links:
+            for link in links:
+                linked = link.context
+                body = (b"\x0a\x10" + linked.trace_id.to_bytes(16, "big") + b"\x12\x08"
+                        + linked.span_id.to_bytes(8, "big") + self._attributes(4, link.attributes)
+                        + b"\x35" + _PACK_I(0x100 | (0x200 if linked.is_remote else 0)))
+                parts.append(_field(13, body))
         status = span.status
-        code = status.status_code.value
-        if status.description or code:
-            status_body = (_field(2, status.description.encode()) if status.description else b"")
+        code = _STATUS_CODES[status.status_code]
+        description = status.description
+        if description or code:
+            status_body = (_field(2, description.encode()) if description else b"")
             if code:
                 status_body += b"\x18" + _varint(code)
             parts.append(_field(15, status_body))
