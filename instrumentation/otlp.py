@@ -107,7 +107,7 @@ class Encoder:
         if not attributes:
             return b""
         pairs = self._pairs
-        out = []
+        out: list[bytes] = []
         append = out.append
         for key, value in _items(attributes):
             if key in _UNCACHED_KEYS:
