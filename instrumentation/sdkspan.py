@@ -7,9 +7,11 @@ from the provider's generator, the provider's sampler deciding, the tracer's sel
 processors' `on_start`), but builds a `RequestSpan`: an `opentelemetry.sdk.trace.Span` subclass
 whose attributes are a `PlainAttributes`, a `BoundedAttributes` that accepts the values the spec
 leaves unchanged (a non-empty str key; a str within the length limit, bool, int, float, bytes, None)
-without the ladder, and hands everything else (sequences, mappings, odd types, a full dict, a length
-limit to apply) to the SDK's own code. Processors and exporters see an SDK `Span` and `ReadableSpan`
-with SDK `BoundedAttributes`; limits, type rules and the ended-span checks are the SDK's.
+without the ladder, and hands everything else (sequences, mappings, odd types, a length
+limit to apply) to the SDK's own code. `Span.__init__`'s fields are set directly (no second, empty
+BoundedAttributes), and `on_end` gets the ended span itself instead of a `ReadableSpan` copy.
+Processors and exporters see an SDK `Span` and `ReadableSpan` with SDK `BoundedAttributes`; limits,
+type rules and the ended-span checks are the SDK's.
 
 Tied to opentelemetry-sdk 1.45's `Tracer` internals (`_span_limits`, `_tracer_metrics`,
 `_instrumentation_scope`, `_is_enabled`); `fast_tracer()` returns None for any other tracer class,
@@ -85,8 +87,8 @@ class RequestSpan(sdk_trace.Span):
                  tracer: sdk_trace.Tracer, attributes: Mapping[str, AttributeValue], kind: SpanKind,
                  record_end_metrics: Any) -> None:
         # `Span.__init__`'s fields, set directly: it would build and validate the attributes, a second
-        # empty BoundedAttributes, and check the (absent) events and links. test_sdkspan compares the
-        # field set with an SDK span's, so an SDK upgrade that adds one fails there, not in production.
+        # empty BoundedAttributes, and check the (absent) events and links. tests/sdk/test_current_span.py
+        # compares the field set with an SDK span's, so an SDK upgrade that adds one fails there, not in production.
         limits = tracer._span_limits  # noqa: SLF001
         self._name = name
         self._context = context
@@ -115,14 +117,6 @@ class RequestSpan(sdk_trace.Span):
         """What `end()` hands to `on_end`: the span itself (a ReadableSpan, and immutable once ended:
         the SDK refuses attributes, events, links, status and name changes after `end()`), not a copy."""
         return self
-
-    @property
-    def events(self) -> tuple[sdk_trace.Event, ...]:
-        return tuple(self._events)  # the same tuple as ReadableSpan's, without its generator
-
-    @property
-    def links(self) -> tuple[trace_api.Link, ...]:
-        return tuple(self._links)
 
 
 def fast_tracer(tracer: trace_api.Tracer) -> sdk_trace.Tracer | None:
