@@ -9,7 +9,7 @@ whose attributes are a `PlainAttributes`, a `BoundedAttributes` that accepts the
 leaves unchanged (a non-empty str key; a str within the length limit, bool, int, float, bytes, None)
 without the ladder, and hands everything else (sequences, mappings, odd types, a length
 limit to apply) to the SDK's own code. `Span.__init__`'s fields are set directly (no second, empty
-BoundedAttributes), and `on_end` gets the ended span itself instead of a `ReadableSpan` copy.
+BoundedAttributes; the events and links lists made on the first one), and `on_end` gets the ended span itself instead of a `ReadableSpan` copy.
 Processors and exporters see an SDK `Span` and `ReadableSpan` with SDK `BoundedAttributes`; limits,
 type rules and the ended-span checks are the SDK's.
 
@@ -109,9 +109,22 @@ class RequestSpan(sdk_trace.Span):
         self._lock = threading.Lock()
         self._attributes = PlainAttributes(limits.max_span_attributes, attributes, immutable=False,
                                            max_value_len=limits.max_span_attribute_length)
-        self._events: BoundedList[sdk_trace.Event] = BoundedList(limits.max_events)
-        self._links: BoundedList[trace_api.Link] = BoundedList(limits.max_links)
+        # Most request spans get no event and no link: their BoundedLists are made on the first one.
+        self._events: BoundedList[sdk_trace.Event] | tuple[()] = ()
+        self._links: BoundedList[trace_api.Link] | tuple[()] = ()
         self._record_end_metrics = record_end_metrics
+
+    def _add_event(self, event: sdk_trace.EventBase) -> None:
+        with self._lock:
+            if type(self._events) is tuple:
+                self._events = BoundedList(self._limits.max_events)
+        super()._add_event(event)  # the SDK's: refused (with its warning) once the span has ended
+
+    def _add_link(self, link: trace_api.Link) -> None:
+        with self._lock:
+            if type(self._links) is tuple:
+                self._links = BoundedList(self._limits.max_links)
+        super()._add_link(link)
 
     def _readable_span(self) -> sdk_trace.ReadableSpan:
         """What `end()` hands to `on_end`: the span itself (a ReadableSpan, and immutable once ended:

@@ -197,8 +197,14 @@ def test_request_span_has_exactly_the_sdk_span_fields():
         assert getattr(ours, field) == getattr(theirs, field), field
     assert dict(ours.attributes) == dict(theirs.attributes)
     assert (ours.status.status_code, ours.status.description) == (theirs.status.status_code, None)
-    assert (ours._events._dq.maxlen, ours._links._dq.maxlen) == (theirs._events._dq.maxlen, theirs._links._dq.maxlen) \
-        == (7, 5)
+    for span in (ours, theirs):  # past the limits: the same lists, the same drops
+        for index in range(9):
+            span.add_event(f"e{index}")
+        for index in range(7):
+            span.add_link(trace.SpanContext(index + 1, index + 1, False))
+    assert type(ours._events) is type(theirs._events) and type(ours._links) is type(theirs._links)
+    assert [e.name for e in ours.events] == [e.name for e in theirs.events] == [f"e{i}" for i in range(2, 9)]
+    assert (ours.dropped_events, ours.dropped_links) == (theirs.dropped_events, theirs.dropped_links) == (2, 2)
     assert ours.get_span_context().trace_flags == theirs.get_span_context().trace_flags
     ours.end()
     theirs.end()
