@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import timeit
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -97,11 +98,16 @@ async def drive(app: object, paths: list[str]) -> float:
     return (await drive_split(app, paths))[0]
 
 
-async def drive_split(app: object, paths: list[str]) -> tuple[float, float]:
-    """(process CPU, request-thread CPU) seconds for the batch; the difference is background work."""
+async def drive_split(app: object, paths: list[str], flush: Callable[[], object] | None = None
+                      ) -> tuple[float, float]:
+    """(process CPU, request-thread CPU) seconds for the batch; the difference is background work.
+    `flush` (the variant's span processor's force_flush) runs inside the measurement, so the export of
+    the batch's own spans is counted in it, not in whichever variant runs when a batch fills up."""
     started, thread_started = time.process_time(), time.thread_time()
     for path in paths:
         await app(_scope(path), _receive, _send)  # type: ignore[operator]
+    if flush is not None:
+        flush()
     return time.process_time() - started, time.thread_time() - thread_started
 
 
@@ -158,21 +164,28 @@ def overhead(endpoint: str, rounds: int, batch: int) -> dict:
     state = instrumentation.init(service_name="bench", otlp_endpoint=endpoint, log_stream=devnull)
     variants: dict[str, object] = {"bare": starlette_app(log=False)}
     variants["bongsu"] = instrumentation.instrument_asgi(starlette_app(log=False))
+    assert state.processor is not None
+    flushes: dict[str, Callable[[], object]] = {"bongsu": state.processor.force_flush}
     # The same pipeline (Bongsu's bounded OTLP export) on a provider that also has a user processor;
-    # the handler sets two attributes on the current span. With and without one log line.
-    user_provider = TracerProvider(resource=state.resource, shutdown_on_exit=False)
-    user_processor = tracing.bounded_processor(state.settings, state.spans.redactor)
-    user_provider.add_span_processor(user_processor)
-    user_provider.add_span_processor(UserProcessor())
-    variants["bongsu_enriched"] = instrumentation.instrument_asgi(starlette_app(log=False, enrich=True),
-                                                                  tracer_provider=user_provider)
-    variants["bongsu_enriched_log"] = instrumentation.instrument_asgi(starlette_app(log=True, enrich=True),
-                                                                      tracer_provider=user_provider)
+    # the handler sets two attributes on the current span. With and without one log line, each with
+    # its own provider and export queue.
+    user_processors = []
+    for name, log in (("bongsu_enriched", False), ("bongsu_enriched_log", True)):
+        user_provider = TracerProvider(resource=state.resource, shutdown_on_exit=False)
+        user_processor = tracing.bounded_processor(state.settings, state.spans.redactor)
+        assert user_processor is not None
+        user_processors.append(user_processor)
+        user_provider.add_span_processor(user_processor)
+        user_provider.add_span_processor(UserProcessor())
+        variants[name] = instrumentation.instrument_asgi(starlette_app(log=log, enrich=True),
+                                                         tracer_provider=user_provider)
+        flushes[name] = user_processor.force_flush
     assert isinstance(trace.get_tracer_provider(), TracerProvider)
     tracer_provider = TracerProvider(resource=Resource.create({"service.name": "bench-otel"}))
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
     variants["otel_asgi"] = OpenTelemetryMiddleware(starlette_app(log=False), tracer_provider=tracer_provider,
                                                     meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    flushes["otel_asgi"] = tracer_provider.force_flush
     instrumented = starlette_app(log=False)
     Instrumentator(registry=CollectorRegistry()).instrument(instrumented)
     variants["instrumentator"] = instrumented
@@ -182,19 +195,20 @@ def overhead(endpoint: str, rounds: int, batch: int) -> dict:
     request_path: dict[str, list[float]] = {name: [] for name in variants}
 
     async def run() -> None:
-        for app in variants.values():  # warm-up: imports, caches, first children
-            await drive(app, paths)
+        for name, app in variants.items():  # warm-up: imports, caches, first children
+            await drive_split(app, paths, flushes.get(name))
         for _ in range(rounds):
             order = list(variants)
             random.shuffle(order)
             for name in order:
-                total, on_thread = await drive_split(variants[name], paths)
+                total, on_thread = await drive_split(variants[name], paths, flushes.get(name))
                 per_request[name].append(total / batch)
                 request_path[name].append(on_thread / batch)
 
     asyncio.run(run())
     instrumentation.shutdown(timeout=5)
-    user_processor.shutdown()
+    for user_processor in user_processors:
+        user_processor.shutdown()
     tracer_provider.shutdown()
     medians = {name: statistics.median(values) * 1e6 for name, values in per_request.items()}
     added = {name: medians[name] - medians["bare"] for name in medians if name != "bare"}

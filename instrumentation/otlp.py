@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import requests
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind, StatusCode
 
 from instrumentation.errors import ConfigError
 from instrumentation.redaction import Redactor
@@ -34,11 +35,16 @@ _PACK_D = struct.Struct("<d").pack
 _PACK_I = struct.Struct("<I").pack
 _UNCACHED_KEYS = frozenset({"url.path", "url.full", "url.query", "exception.message", "exception.stacktrace"})
 _CACHE_LIMIT = 4096
+_KINDS = {kind: b"\x30" + bytes((kind.value + 1,)) for kind in SpanKind}  # OTLP's SpanKind is the API's + 1
+_STATUS_CODES = {code: code.value for code in StatusCode}
+
+
+_SMALL = [bytes((value,)) for value in range(0x80)]  # one-byte varints: most tags and lengths
 
 
 def _varint(value: int) -> bytes:
     if value < 0x80:
-        return bytes((value,))
+        return _SMALL[value]
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -49,7 +55,8 @@ def _varint(value: int) -> bytes:
 
 def _field(number: int, payload: bytes) -> bytes:
     """A length-delimited field (strings, bytes, messages)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    size = len(payload)
+    return _varint(number << 3 | 2) + (_SMALL[size] if size < 0x80 else _varint(size)) + payload
 
 
 def _any_value(value: Any) -> bytes:
@@ -69,11 +76,22 @@ def _any_value(value: Any) -> bytes:
     return _field(1, str(value).encode())
 
 
+def _items(attributes: Any) -> Any:
+    """The pairs of an attribute mapping, read as one dict copy: `ReadableSpan.attributes` is a
+    mappingproxy over `BoundedAttributes`, whose `items()` would go through the Mapping mixin's
+    `__iter__` and `__getitem__` per key; their `copy()` is one C call."""
+    try:
+        return attributes.copy().items()
+    except AttributeError:  # a Mapping without copy()
+        return attributes.items()
+
+
 class Encoder:
     """ReadableSpans -> serialized ExportTraceServiceRequest."""
 
     def __init__(self, redactor: Redactor | None = None) -> None:
-        self._pairs: dict[tuple[int, str, Any], bytes] = {}
+        # (field number, key, type, value) -> the encoded KeyValue field: server spans repeat the same pairs.
+        self._pairs: dict[tuple[int, str, type, Any], bytes] = {}
         self._redactor = redactor
 
     def _free_text(self, key: str, value: Any) -> Any:
@@ -85,58 +103,74 @@ class Encoder:
             value = strip_credentials(value)
         return self._redactor(value) if self._redactor is not None else value
 
-    def _key_value(self, number: int, key: str, value: Any) -> bytes:
-        """A KeyValue as field `number` of its parent, cached (tag and length included) for the
-        repeating pairs."""
-        if key in _UNCACHED_KEYS:
-            return _field(number, _field(1, key.encode()) + _field(2, _any_value(self._free_text(key, value))))
-        try:
-            cached = self._pairs.get((number, key, value))
-        except TypeError:  # unhashable value (a list attribute)
-            return _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
-        if cached is None:
-            if len(self._pairs) >= _CACHE_LIMIT:
-                self._pairs.clear()
-            cached = self._pairs[(number, key, value)] = _field(number, _field(1, key.encode())
-                                                                + _field(2, _any_value(value)))
-        return cached
-
     def _attributes(self, number: int, attributes: Any) -> bytes:
         if not attributes:
             return b""
-        key_value = self._key_value
-        return b"".join([key_value(number, k, v) for k, v in attributes.items()])
+        pairs = self._pairs
+        out: list[bytes] = []
+        append = out.append
+        for key, value in _items(attributes):
+            if key in _UNCACHED_KEYS:
+                append(_field(number, _field(1, key.encode()) + _field(2, _any_value(self._free_text(key, value)))))
+                continue
+            # The type is part of the key: True == 1 == 1.0 in Python, not on the wire.
+            pair = (number, key, type(value), value)
+            try:
+                append(pairs[pair])
+                continue
+            except KeyError:
+                pass
+            except TypeError:  # unhashable value (a list attribute)
+                append(_field(number, _field(1, key.encode()) + _field(2, _any_value(value))))
+                continue
+            if len(pairs) >= _CACHE_LIMIT:
+                pairs.clear()
+            encoded = pairs[pair] = _field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
+            append(encoded)
+        return b"".join(out)
 
     def span(self, span: ReadableSpan) -> bytes:
         context = span.context
+        parent = span.parent
+        flags = 0x100  # "has is_remote" (and "is_remote" for a remote parent), as OpenTelemetry sets them
+        name = span.name.encode()
         parts = [b"\x0a\x10", context.trace_id.to_bytes(16, "big"), b"\x12\x08", context.span_id.to_bytes(8, "big")]
         if context.trace_state:
             parts.append(_field(3, context.trace_state.to_header().encode()))
-        parent = span.parent
-        flags = 0x100  # "has is_remote" (and "is_remote" for a remote parent), as OpenTelemetry sets them
         if parent is not None:
             parts += [b"\x22\x08", parent.span_id.to_bytes(8, "big")]
             if parent.is_remote:
                 flags |= 0x200
-        parts += [_field(5, span.name.encode()), b"\x30", _varint(span.kind.value + 1),
+        parts += [b"\x2a", _varint(len(name)), name, _KINDS[span.kind],
                   b"\x39", _PACK_Q(span.start_time or 0), b"\x41", _PACK_Q(span.end_time or 0),
                   self._attributes(9, span.attributes)]
-        if span.dropped_attributes:
-            parts += [b"\x50", _varint(span.dropped_attributes)]
-        for event in span.events:
-            parts.append(_field(11, b"\x09" + _PACK_Q(event.timestamp) + _field(2, event.name.encode())
-                                + self._attributes(3, event.attributes)))
-        for link in span.links:
-            linked = link.context
-            body = (b"\x0a\x10" + linked.trace_id.to_bytes(16, "big") + b"\x12\x08" + linked.span_id.to_bytes(8, "big")
-                    + self._attributes(4, link.attributes)
-                    + b"\x35" + _PACK_I(0x100 | (0x200 if linked.is_remote else 0)))
-            parts.append(_field(13, body))
+        dropped = span.dropped_attributes
+        if dropped:
+            parts += [b"\x50", _varint(dropped)]
+        events = span.events
+        if events:
+            for event in events:
+                parts.append(_field(11, b"\x09" + _PACK_Q(event.timestamp) + _field(2, event.name.encode())
+                                    + self._attributes(3, event.attributes)))
+        links = span.links
+        if links:
+            for link in links:
+                linked = link.context
+                body = (b"\x0a\x10" + linked.trace_id.to_bytes(16, "big") + b"\x12\x08"
+                        + linked.span_id.to_bytes(8, "big") + self._attributes(4, link.attributes)
+                        + b"\x35" + _PACK_I(0x100 | (0x200 if linked.is_remote else 0)))
+                parts.append(_field(13, body))
         status = span.status
-        status_body = (_field(2, status.description.encode()) if status.description else b"")
-        if status.status_code.value:
-            status_body += b"\x18" + _varint(status.status_code.value)
-        parts += [_field(15, status_body), b"\x85\x01", _PACK_I(flags)]
+        code = _STATUS_CODES[status.status_code]
+        description = status.description
+        if description or code:
+            status_body = (_field(2, description.encode()) if description else b"")
+            if code:
+                status_body += b"\x18" + _varint(code)
+            parts.append(_field(15, status_body))
+        else:
+            parts.append(b"\x7a\x00")  # an empty Status message, as OpenTelemetry writes it
+        parts += [b"\x85\x01", _PACK_I(flags)]
         return _field(2, b"".join(parts))
 
     def request(self, spans: Sequence[ReadableSpan]) -> bytes:

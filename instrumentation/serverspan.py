@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from instrumentation import sdkspan
 from instrumentation.red import UNMATCHED
 from instrumentation.redaction import Redactor
 
@@ -55,6 +56,7 @@ class ServerSpans:
     def __init__(self, provider: trace.TracerProvider, redactor: Redactor | None) -> None:
         self.provider = provider
         self.tracer = provider.get_tracer(SCOPE_NAME)
+        self._fast = sdkspan.fast_tracer(self.tracer)
         self.redactor = redactor
         self._sampler: Sampler | None = getattr(provider, "sampler", None)
         self._checked: object = None
@@ -72,6 +74,8 @@ class ServerSpans:
         return self._reads_name
 
     def start(self, parent: Context | None, name: str, attributes: Mapping[str, AttributeValue]) -> Span:
+        if self._fast is not None:
+            return sdkspan.start(self._fast, parent, name, _SERVER, attributes)
         return self.tracer.start_span(name, parent, _SERVER, attributes, record_exception=False,
                                       set_status_on_exception=False)
 

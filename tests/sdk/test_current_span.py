@@ -132,3 +132,80 @@ def test_enriched_span_on_the_otlp_wire(framework, sdk, otlp, monkeypatch):
     assert span.events[0][1] == {"order.total": 12.5}
     assert span.links == [span.span_id]
     assert span.resource["service.name"] == "payments"
+
+
+def test_span_limits_apply_to_start_attributes_and_user_values():
+    """The request span's fast attribute path keeps the SDK's rules: the length limit truncates
+    Bongsu's own start attributes and the application's values alike; sequences are cleaned into
+    tuples; an invalid key is dropped; processors get an SDK `Span`."""
+    from opentelemetry.sdk.trace import Span, SpanLimits
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    limited = TracerProvider(span_limits=SpanLimits(max_span_attribute_length=8), shutdown_on_exit=False)
+    memory = InMemorySpanExporter()
+    limited.add_span_processor(SimpleSpanProcessor(memory))
+    started: list[object] = []
+
+    class Seen(SimpleSpanProcessor):
+        def on_start(self, span, parent_context=None):  # type: ignore[no-untyped-def]
+            started.append(span)
+
+    limited.add_span_processor(Seen(InMemorySpanExporter()))
+
+    async def probe(request):  # type: ignore[no-untyped-def]
+        span = trace.get_current_span()
+        span.set_attribute("note", "abcdefghijklmnop")
+        span.set_attributes({"tags": ["a", 2], "": "empty key", "short": "ok"})
+        return JSONResponse({})
+
+    app = instrumentation.instrument_asgi(Starlette(routes=[Route("/probe", probe)]), registry=CollectorRegistry(),
+                                          tracer_provider=limited)
+    TestClient(app).get("/probe", headers={"user-agent": "a-very-long-agent/1.0"})
+    (span,) = memory.get_finished_spans()
+    assert span.attributes["user_agent.original"] == "a-very-l"
+    assert span.attributes["note"] == "abcdefgh"
+    assert span.attributes["tags"] == ("a", 2) and span.attributes["short"] == "ok"
+    assert "" not in span.attributes
+    assert len(started) == 1 and isinstance(started[0], Span)
+    limited.shutdown()
+
+
+def test_request_span_has_exactly_the_sdk_span_fields():
+    """`RequestSpan` sets `Span.__init__`'s fields itself: the same set, the same values as the span
+    `Tracer.start_span` makes, so an opentelemetry-sdk upgrade that changes them fails here."""
+    from opentelemetry.sdk.trace import SpanLimits
+
+    from instrumentation import sdkspan
+
+    provider = TracerProvider(span_limits=SpanLimits(max_events=7, max_links=5), shutdown_on_exit=False)
+    tracer = provider.get_tracer("probe")
+    fast = sdkspan.fast_tracer(tracer)
+    assert fast is not None
+    attributes = {"http.request.method": "GET", "server.port": 80}
+    ours = sdkspan.start(fast, None, "GET", SpanKind.SERVER, attributes)
+    theirs = tracer.start_span("GET", None, SpanKind.SERVER, attributes, record_exception=False,
+                               set_status_on_exception=False)
+    assert type(ours) is sdkspan.RequestSpan
+    assert set(vars(ours)) == set(vars(theirs))
+    different = {"_context", "_lock", "_attributes", "_events", "_links", "_start_time", "_record_end_metrics",
+                 "_status"}
+    for field in set(vars(theirs)) - different:
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert dict(ours.attributes) == dict(theirs.attributes)
+    assert (ours.status.status_code, ours.status.description) == (theirs.status.status_code, None)
+    for span in (ours, theirs):  # past the limits: the same lists, the same drops
+        for index in range(9):
+            span.add_event(f"e{index}")
+        for index in range(7):
+            span.add_link(trace.SpanContext(index + 1, index + 1, False))
+    assert type(ours._events) is type(theirs._events) and type(ours._links) is type(theirs._links)
+    assert [e.name for e in ours.events] == [e.name for e in theirs.events] == [f"e{i}" for i in range(2, 9)]
+    assert (ours.dropped_events, ours.dropped_links) == (theirs.dropped_events, theirs.dropped_links) == (2, 2)
+    assert ours.get_span_context().trace_flags == theirs.get_span_context().trace_flags
+    ours.end()
+    theirs.end()
+    provider.shutdown()

@@ -25,7 +25,8 @@ def _spans() -> list[ReadableSpan]:
         spans.append(ReadableSpan(
             f"GET /items/{{id}} {index}", context=context, parent=remote_parent if index else None, resource=resource,
             attributes={"http.request.method": "GET", "url.path": f"/items/{index}", "http.response.status_code": 200,
-                        "negative": -5, "big": 2**62, "pi": 3.14, "ok": False, "tags": ["x", "y"]},
+                        "negative": -5, "big": 2**62, "pi": 3.14, "ok": False, "tags": ["x", "y"],
+                        "same": (True, 1, 1.0)[index]},  # equal in Python, three types on the wire
             events=[Event("exception", {"exception.type": "ValueError", "exception.message": "bad"}, timestamp=123)],
             links=[Link(remote_parent, {"why": "batch"})],
             kind=SpanKind.SERVER if index else SpanKind.CLIENT,
