@@ -75,9 +75,12 @@ class Specialiser:
     `render` returns a tuple of texts (None for a file a service does not get) that depend on the
     catalog only through the service, its team and catalog-wide settings, never on other services."""
 
-    def __init__(self, catalog: Catalog, render: Callable[[Catalog, Service], Texts]) -> None:
+    def __init__(self, catalog: Catalog, render: Callable[[Catalog, Service], Texts],
+                 full: Callable[[Service], bool] | None = None) -> None:
+        """`full`: services whose text depends on more than the above (rendered in full)."""
         self._catalog = catalog
         self._render = render
+        self._full = full
         self._templates: dict[str, tuple[_Template | None, ...] | None] = {}
 
     def _template(self, service: Service) -> tuple[_Template | None, ...] | None:
@@ -97,7 +100,8 @@ class Specialiser:
 
     def texts(self, service: Service) -> Texts:
         """What `render` gives for `service`, byte for byte."""
-        template = self._template(service) if _plain(service.name) and _plain(service.team) else None
+        plain = _plain(service.name) and _plain(service.team) and not (self._full and self._full(service))
+        template = self._template(service) if plain else None
         if template is None:
             return self._render(self._catalog, service)
         names = (*_spellings(service.name), *_spellings(service.team))

@@ -35,20 +35,23 @@ def _service_texts(catalog: Catalog, service: Service) -> tuple[str | None, ...]
     return tuple(found)
 
 
+def specialiser(catalog: Catalog) -> Specialiser:
+    """A service's boards by shape; one that has experiments links to them, so it is rendered in full."""
+    experimenting = {e.service for e in catalog.experiments}
+    return Specialiser(catalog, _service_texts, full=lambda service: service.name in experimenting)
+
+
 def generate(catalog: Catalog, options: BuildOptions) -> Iterable[Path]:
     """Write `grafana/dashboards/<uid>.json` for every dashboard and the provisioning files.
 
-    A service's boards are rendered once per shape and specialised by name (bongsu/shapes.py); a
-    service that has experiments links to them, so it is rendered in full."""
+    A service's boards are rendered once per shape and specialised by name (bongsu/shapes.py)."""
     folder = options.out / "grafana" / "dashboards"
     folder.mkdir(parents=True, exist_ok=True)
     texts: list[tuple[Placed, str]] = [(board, _text(board))
                                        for board in (overview_board(catalog), self_health_board(catalog))]
-    experimenting = {e.service for e in catalog.experiments}
-    specialiser = Specialiser(catalog, _service_texts)
+    per_service = specialiser(catalog)
     for service in catalog.services:
-        made = (_service_texts(catalog, service) if service.name in experimenting
-                else specialiser.texts(service))
+        made = per_service.texts(service)
         for text, placement in zip(made[::2], made[1::2]):
             assert text is not None and placement is not None
             texts.append((Placement(*placement.split("\n")), text))
