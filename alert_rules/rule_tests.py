@@ -128,17 +128,18 @@ def _sums(shape: Shape, scenario: Scenario) -> Sums:
 def _outcome(shape: Shape, sums: Sums, mutation: Mutation | None = None
              ) -> tuple[tuple[tuple[int, str], ...], float]:
     """Firing tiers with the burn each shows, and the smallest relative distance of any compared value
-    from its threshold (a scenario too close to one would make the outcome a coin toss)."""
+    from its threshold (a scenario too close to one would make the outcome a coin toss).
 
-    def over(kind: str, window: Duration) -> Duration:
-        if mutation is not None and mutation.tier is None and mutation.kind == kind and mutation.window == window:
-            return mutation.to
-        return window
-
-    def burn(window: Duration) -> float | None:
-        total, bad = sums[over("ratio", window)]
-        return None if total == 0 else bad / total / shape.budget
-
+    The plan search calls this tens of thousands of times, so each window's burn is worked out once."""
+    budget = shape.budget
+    burns = {w: None if total == 0 else bad / total / budget for w, (total, bad) in sums.items()}
+    rate_window: Duration | None = None  # the long window whose request rate the mutation reads elsewhere
+    if mutation is not None and mutation.tier is None:
+        if mutation.kind == "ratio":
+            assert mutation.window is not None
+            burns[mutation.window] = burns[mutation.to]
+        elif mutation.kind == "rate":
+            rate_window = mutation.window
     firing: list[tuple[int, str]] = []
     closest = float("inf")
     for index, tier in enumerate(shape.tiers):
@@ -146,17 +147,19 @@ def _outcome(shape: Shape, sums: Sums, mutation: Mutation | None = None
         if mutation is not None and mutation.tier == index:
             long, short = (mutation.to, short) if mutation.kind == "long" else (long, mutation.to)
         factor = tier.factor()
-        burns = [burn(long), burn(short)]
-        fires = all(b is not None and b > factor for b in burns)
-        closest = min([closest, *(abs(b - factor) / factor for b in burns if b is not None)])
+        burn_long, burn_short = burns[long], burns[short]
+        fires = burn_long is not None and burn_long > factor and burn_short is not None and burn_short > factor
+        for burn in (burn_long, burn_short):
+            if burn is not None:
+                closest = min(closest, abs(burn - factor) / factor)
         if shape.min_rate > 0:
-            window = over("rate", tier.long)
+            window = mutation.to if rate_window is not None and rate_window == tier.long else tier.long
             rate = sums[window][0] / (_minutes(window) * 60)
             closest = min(closest, abs(rate - shape.min_rate) / shape.min_rate)
             fires = fires and rate >= shape.min_rate
         if fires:
-            assert burns[0] is not None
-            firing.append((index, BURN_FORMAT % burns[0]))
+            assert burn_long is not None
+            firing.append((index, BURN_FORMAT % burn_long))
     return tuple(firing), closest
 
 
