@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bongsu.catalog import Catalog, Service, camel
+from bongsu.catalog import Catalog, Service, Team, camel
 
 # Each has `-` and `_`, so the name, its CamelCase and its Kubernetes spelling all differ.
 PROBE_SERVICE = "zqxsvc-probe_z"
@@ -69,6 +69,26 @@ def _clean(text: str | None) -> bool:
     return not any(stem in lowered for stem in _STEMS)
 
 
+def _probe(catalog: Catalog, service: Service) -> tuple[str, Service, Team] | None:
+    """(shape key, probe service, probe team); None for a service rendered on its own."""
+    team = catalog.team(service.team)
+    if team is None or not (_plain(service.name) and _plain(service.team)):
+        return None
+    probe_team = team.model_copy(update={"name": PROBE_TEAM, "slack_channel": PROBE_CHANNEL})
+    probe = service.model_copy(update={"name": PROBE_SERVICE, "team": PROBE_TEAM})
+    return probe.model_dump_json() + probe_team.model_dump_json(), probe, probe_team
+
+
+def shape_groups(catalog: Catalog) -> list[list[Service]]:
+    """The catalog's services by shape: a `Specialiser` renders each group's text once, so the services
+    of a group get the same text up to their names. A service rendered on its own is a group of one."""
+    groups: dict[str, list[Service]] = {}
+    for service in catalog.services:
+        probe = _probe(catalog, service)
+        groups.setdefault(probe[0] if probe else f"\0{service.name}", []).append(service)
+    return list(groups.values())
+
+
 class Specialiser:
     """`render(catalog, service)` for every service, each shape rendered once.
 
@@ -84,24 +104,21 @@ class Specialiser:
         self._templates: dict[str, tuple[_Template | None, ...] | None] = {}
 
     def _template(self, service: Service) -> tuple[_Template | None, ...] | None:
-        team = self._catalog.team(service.team)
-        if team is None:
+        probe = _probe(self._catalog, service)
+        if probe is None:
             return None
-        probe_team = team.model_copy(update={"name": PROBE_TEAM, "slack_channel": PROBE_CHANNEL})
-        probe = service.model_copy(update={"name": PROBE_SERVICE, "team": PROBE_TEAM})
-        key = probe.model_dump_json() + probe_team.model_dump_json()
+        key, probe_service, probe_team = probe
         if key not in self._templates:
             catalog = self._catalog.model_copy(update={
-                "teams": [*self._catalog.teams, probe_team], "services": [*self._catalog.services, probe]})
-            texts = self._render(catalog, probe)
+                "teams": [*self._catalog.teams, probe_team], "services": [*self._catalog.services, probe_service]})
+            texts = self._render(catalog, probe_service)
             self._templates[key] = (tuple(None if text is None else _Template(text) for text in texts)
                                     if all(_clean(text) for text in texts) else None)
         return self._templates[key]
 
     def texts(self, service: Service) -> Texts:
         """What `render` gives for `service`, byte for byte."""
-        plain = _plain(service.name) and _plain(service.team) and not (self._full and self._full(service))
-        template = self._template(service) if plain else None
+        template = None if self._full and self._full(service) else self._template(service)
         if template is None:
             return self._render(self._catalog, service)
         names = (*_spellings(service.name), *_spellings(service.team))
