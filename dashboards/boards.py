@@ -45,13 +45,22 @@ def service_boards(catalog: Catalog, service: Service) -> list[Board]:
     return [red_board(catalog, service), slo_board(catalog, service)]
 
 
+def platform_boards(catalog: Catalog) -> list[Board]:
+    """The boards that come first: the overview and Bongsu's own health."""
+    return [overview_board(catalog), self_health_board(catalog)]
+
+
+def closing_boards(catalog: Catalog) -> list[Board]:
+    """The boards after the services': experiments, then the hand-written ones."""
+    return [*(experiment_board(catalog, e) for e in catalog.experiments), *handwritten_boards(catalog)]
+
+
 def boards(catalog: Catalog) -> list[Board]:
     """All dashboards; raises ValueError when two share a UID (Grafana would overwrite one silently)."""
-    found = [overview_board(catalog), self_health_board(catalog)]
+    found = platform_boards(catalog)
     for service in catalog.services:
         found += service_boards(catalog, service)
-    found += [experiment_board(catalog, e) for e in catalog.experiments]
-    found += handwritten_boards(catalog)
+    found += closing_boards(catalog)
     unique_uids(found)
     return found
 

@@ -13,11 +13,8 @@ from bongsu.generator import BuildOptions, Finding, Generator
 from bongsu.shapes import Specialiser
 
 from dashboards import provisioning, validate
-from dashboards.boards import handwritten_boards, service_boards, unique_uids
-from dashboards.experiments import experiment_board
-from dashboards.overview import overview_board
+from dashboards.boards import closing_boards, platform_boards, service_boards, unique_uids
 from dashboards.panels import Board, Placed, Placement
-from dashboards.self_health import self_health_board
 
 
 def _text(board: Board) -> str:
@@ -47,16 +44,14 @@ def generate(catalog: Catalog, options: BuildOptions) -> Iterable[Path]:
     A service's boards are rendered once per shape and specialised by name (bongsu/shapes.py)."""
     folder = options.out / "grafana" / "dashboards"
     folder.mkdir(parents=True, exist_ok=True)
-    texts: list[tuple[Placed, str]] = [(board, _text(board))
-                                       for board in (overview_board(catalog), self_health_board(catalog))]
+    texts: list[tuple[Placed, str]] = [(board, _text(board)) for board in platform_boards(catalog)]
     per_service = specialiser(catalog)
     for service in catalog.services:
         made = per_service.texts(service)
         for text, placement in zip(made[::2], made[1::2]):
             assert text is not None and placement is not None
             texts.append((Placement(*placement.split("\n")), text))
-    texts += [(board, _text(board)) for board in
-              [*(experiment_board(catalog, e) for e in catalog.experiments), *handwritten_boards(catalog)]]
+    texts += [(board, _text(board)) for board in closing_boards(catalog)]
     placed = [placed for placed, _ in texts]
     unique_uids(placed)
     for stale in folder.glob("*.json"):  # a dashboard removed from the catalog must not linger
