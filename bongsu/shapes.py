@@ -9,7 +9,7 @@ service's names into that text with plain string replacement.
 The result is byte-identical to rendering each service in full (tests/build/test_shapes.py compares
 both for awkward names). Where that could fail, the service is rendered in full instead: a name whose
 spelling could change the quoting around it (a YAML keyword such as `yes` or `off`), a very long name,
-a name holding a stand-in's stem, or a rendering in which a stand-in survives the replacement (a
+a name ending in `-` or `_` or holding two in a row, a name holding a stand-in's stem, or a rendering in which a stand-in survives the replacement (a
 spelling of the name this module does not derive).
 """
 
@@ -38,9 +38,15 @@ def _spellings(name: str) -> tuple[str, ...]:
     return name, camel(name), name.replace("_", "-")
 
 
+# Separators one at a time between letters and digits, as in the stand-ins: Kubernetes names strip a
+# trailing `-` and some spellings fold a run of them into one.
+_SEPARATED = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+
+
 def _plain(name: str) -> bool:
     lowered = name.lower()
-    return (len(name) <= _LONGEST and not any(stem in lowered for stem in _STEMS)
+    return (len(name) <= _LONGEST and _SEPARATED.match(name) is not None
+            and not any(stem in lowered for stem in _STEMS)
             and not any(spelling.lower() in _KEYWORDS for spelling in _spellings(name)))
 
 
