@@ -81,6 +81,10 @@ def _probe(catalog: Catalog, service: Service) -> tuple[str, Service, Team] | No
     if team is None or not (_plain(service.name) and _plain(service.team)):
         return None
     probe_team = team.model_copy(update={"name": PROBE_TEAM, "slack_channel": PROBE_CHANNEL})
+    # A stand-in written in the service's or team's own fields (a description) would be replaced too.
+    own = (service.model_dump_json() + team.model_dump_json()).lower()
+    if any(stem in own for stem in _STEMS):
+        return None
     probe = service.model_copy(update={"name": PROBE_SERVICE, "team": PROBE_TEAM})
     return probe.model_dump_json() + probe_team.model_dump_json(), probe, probe_team
 

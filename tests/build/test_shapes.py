@@ -1,7 +1,7 @@
 """Per-service text rendered once per shape and specialised by name (bongsu/shapes.py) is byte for byte
 what each generator renders for the service in full, for names chosen to break a careless substitution:
 names that are prefixes of one another or of their team's, underscores (CamelCase and Kubernetes
-spell them differently), YAML keywords, one-letter names, trailing and doubled separators, a custom selector, an experiment, SLOs with
+spell them differently), YAML keywords, one-letter names, trailing and doubled separators, a description holding the stand-ins' spellings, a custom selector, an experiment, SLOs with
 routes, own tiers and no traffic floor, a service without SLOs, the platform team's services."""
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ services:
   - {{name: quiet_too, team: a_b}}
   - {{name: {"long-" * 12}name, team: ab, slos: [{AVAILABILITY}]}}
   - {{name: trailing-, team: ab, slos: [{AVAILABILITY}, {LATENCY}]}}
+  - {{name: stand-in, team: ab, description: "not zqxsvc-probe_z or ZqxteamProbeZ", slos: [{AVAILABILITY}]}}
   - {{name: two__in-_a-row, team: ab, slos: [{AVAILABILITY}, {LATENCY}]}}
 experiments:
   - {{name: checkout-button, service: ab, variants: [control, one-click]}}
