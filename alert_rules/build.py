@@ -10,13 +10,15 @@ Layout under the build folder:
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from bongsu.catalog import Catalog
+from bongsu.catalog import Catalog, Service
 from bongsu.generator import BuildOptions, Finding, Generator
+from bongsu.shapes import Specialiser
 
 from alert_rules import custom, kubernetes, render, routing, rule_tests, rules, verify
 from alert_rules.lint import lint
@@ -52,6 +54,17 @@ def _remove_stale(prometheus: Path) -> None:
             path.unlink()
 
 
+def _service_texts(header: str, catalog: Catalog, service: Service) -> tuple[str | None, ...]:
+    """A service's rule file, its two promtool test files (None: no SLOs) and its PrometheusRule."""
+    rule_file = f"../rules/bongsu-{service.name}.yaml"
+    groups = rules.service_groups(catalog, service)
+    slo_tests = rule_tests.slo_test_file(catalog, service, rule_file)
+    return (render.dump({"groups": groups}, header),
+            render.dump(rule_tests.service_tests(catalog, service, rule_file), header),
+            None if slo_tests is None else render.dump(slo_tests, header),
+            kubernetes.rule_document(service, groups))
+
+
 def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
     lint(catalog)
     header = _header(catalog)
@@ -59,18 +72,16 @@ def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
     alertmanager = options.out / "alertmanager"
     _remove_stale(prometheus)
     written: list[Path] = []
-    groups_by_service: dict[str, list[dict]] = {}
+    rule_documents: list[str] = []
+    texts = Specialiser(catalog, functools.partial(_service_texts, header))
     for service in catalog.services:
-        groups = groups_by_service[service.name] = rules.service_groups(catalog, service)
-        written.append(_write(prometheus / "rules" / f"bongsu-{service.name}.yaml",
-                              render.dump({"groups": groups}, header)))
-        tests = rule_tests.service_tests(catalog, service, f"../rules/bongsu-{service.name}.yaml")
-        written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.test.yaml",
-                              render.dump(tests, header)))
-        slo_tests = rule_tests.slo_test_file(catalog, service, f"../rules/bongsu-{service.name}.yaml")
-        if slo_tests is not None:
-            written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.slos.test.yaml",
-                                  render.dump(slo_tests, header)))
+        rule_text, tests_text, slo_tests_text, rule_document = texts.texts(service)
+        assert rule_text is not None and tests_text is not None and rule_document is not None
+        written.append(_write(prometheus / "rules" / f"bongsu-{service.name}.yaml", rule_text))
+        written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.test.yaml", tests_text))
+        if slo_tests_text is not None:
+            written.append(_write(prometheus / "tests" / f"bongsu-{service.name}.slos.test.yaml", slo_tests_text))
+        rule_documents.append(rule_document)
     handwritten = custom.load(owner=catalog.platform_owner, links=catalog.links)
     for source in handwritten.rule_files:  # with the catalog's platform team on alerts that name none
         written.append(_write(prometheus / "rules" / custom.built_name(source),
@@ -86,7 +97,7 @@ def generate(catalog: Catalog, options: BuildOptions) -> list[Path]:
     written.append(write_token(alertmanager, options.webhook_token))
     written.append(_write(alertmanager / "route-tests.yaml",
                           render.dump([case.as_dict() for case in routing.route_cases(catalog)], header)))
-    written += kubernetes.write(catalog, groups_by_service, handwritten, options.out / "kubernetes", header,
+    written += kubernetes.write(catalog, rule_documents, handwritten, options.out / "kubernetes", header,
                                 routing_config)
     return written
 

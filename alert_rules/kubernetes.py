@@ -14,6 +14,7 @@ from bongsu.catalog import (
     KUBERNETES_NOTIFIER_PORT,
     KUBERNETES_WEBHOOK_TOKEN_KEY,
     Catalog,
+    Service,
     kubernetes_object_name,
 )
 
@@ -73,14 +74,19 @@ def alertmanager_config_object(catalog: Catalog, config: dict) -> dict:
             "spec": {"route": _route(config["route"]), "receivers": receivers, "inhibitRules": inhibit}}
 
 
-def write(catalog: Catalog, groups_by_service: dict[str, list[dict]], handwritten: Handwritten,
+def rule_document(service: Service, groups: list[dict]) -> str:
+    """The service's PrometheusRule as one document of RULES_FILE (rendered once per shape: bongsu/shapes.py)."""
+    return render.document(prometheus_rule(f"bongsu-{service.name}", groups))
+
+
+def write(catalog: Catalog, rule_documents: list[str], handwritten: Handwritten,
           folder: Path, header: str, routing_config: dict) -> list[Path]:
+    """RULES_FILE from the services' `rule_document`s and the hand-written rules; the AlertmanagerConfig."""
     folder.mkdir(parents=True, exist_ok=True)
-    rules = [prometheus_rule(f"bongsu-{name}", groups) for name, groups in groups_by_service.items()]
     if handwritten.rule_files:
-        rules.append(prometheus_rule("bongsu-handwritten", handwritten.groups()))
+        rule_documents = [*rule_documents, render.document(prometheus_rule("bongsu-handwritten", handwritten.groups()))]
     rules_path = folder / RULES_FILE
-    rules_path.write_text(render.dump_all(rules, header))
+    rules_path.write_text(render.dump_all([], header) + "".join(rule_documents))
     routing_path = folder / ROUTING_FILE
     routing_path.write_text(render.dump(alertmanager_config_object(catalog, routing_config),
                                         header + "\nNeeds the Secret " + KUBERNETES_NOTIFIER + " with key "

@@ -111,6 +111,11 @@ def dump(data: object, header: str = "") -> str:
     return _comment(header) + _block(data)
 
 
+def document(data: object) -> str:
+    """One document of a multi-document file, with its `---` line: what `dump_all` joins."""
+    return "---\n" + _block(data)
+
+
 def dump_all(documents: Iterable[object], header: str = "") -> str:
     """Several YAML documents in one file (Kubernetes manifests)."""
-    return _comment(header) + "".join("---\n" + _block(doc) for doc in documents)
+    return _comment(header) + "".join(map(document, documents))

@@ -125,38 +125,84 @@ def _sums(shape: Shape, scenario: Scenario) -> Sums:
     return {w: _window(scenario, shape.budget, _minutes(w)) for w in _windows(shape)}
 
 
+@dataclass(frozen=True)
+class _Table:
+    """A shape's windows by position: the plan search's inner loop indexes lists instead of hashing
+    Durations (it runs hundreds of thousands of times per shape)."""
+
+    windows: tuple[Duration, ...]
+    minutes: tuple[int, ...]
+    tiers: tuple[tuple[int, int, float], ...]  # per tier: long and short window positions, factor
+
+    def at(self, mutation: Mutation) -> _At:
+        where = self.windows.index
+        return _At(mutation.kind, None if mutation.window is None else where(mutation.window),
+                   where(mutation.to), mutation.tier)
+
+
+@dataclass(frozen=True)
+class _At:
+    """A `Mutation` with window positions in its shape's `_Table`."""
+
+    kind: str
+    window: int | None
+    to: int
+    tier: int | None
+
+
+@functools.lru_cache(maxsize=256)
+def _table(shape: Shape) -> _Table:
+    windows = tuple(_windows(shape))
+    return _Table(windows, tuple(_minutes(w) for w in windows),
+                  tuple((windows.index(t.long), windows.index(t.short), t.factor()) for t in shape.tiers))
+
+
+Row = list[tuple[float, float]]  # `Sums` by window position
+
+
+def _row(shape: Shape, table: _Table, scenario: Scenario) -> Row:
+    return [_window(scenario, shape.budget, minutes) for minutes in table.minutes]
+
+
 def _outcome(shape: Shape, sums: Sums, mutation: Mutation | None = None
              ) -> tuple[tuple[tuple[int, str], ...], float]:
     """Firing tiers with the burn each shows, and the smallest relative distance of any compared value
     from its threshold (a scenario too close to one would make the outcome a coin toss)."""
+    table = _table(shape)
+    return _row_outcome(shape, table, [sums[w] for w in table.windows],
+                        None if mutation is None else table.at(mutation))
 
-    def over(kind: str, window: Duration) -> Duration:
-        if mutation is not None and mutation.tier is None and mutation.kind == kind and mutation.window == window:
-            return mutation.to
-        return window
 
-    def burn(window: Duration) -> float | None:
-        total, bad = sums[over("ratio", window)]
-        return None if total == 0 else bad / total / shape.budget
-
+def _row_outcome(shape: Shape, table: _Table, row: Row, mutation: _At | None
+                 ) -> tuple[tuple[tuple[int, str], ...], float]:
+    budget = shape.budget
+    burns = [None if total == 0 else bad / total / budget for total, bad in row]
+    rate_window: int | None = None  # the long window whose request rate the mutation reads elsewhere
+    if mutation is not None and mutation.tier is None:
+        if mutation.kind == "ratio":
+            assert mutation.window is not None
+            burns[mutation.window] = burns[mutation.to]
+        elif mutation.kind == "rate":
+            rate_window = mutation.window
     firing: list[tuple[int, str]] = []
     closest = float("inf")
-    for index, tier in enumerate(shape.tiers):
-        long, short = tier.long, tier.short
+    for index, (long, short, factor) in enumerate(table.tiers):
+        tier_long = long
         if mutation is not None and mutation.tier == index:
             long, short = (mutation.to, short) if mutation.kind == "long" else (long, mutation.to)
-        factor = tier.factor()
-        burns = [burn(long), burn(short)]
-        fires = all(b is not None and b > factor for b in burns)
-        closest = min([closest, *(abs(b - factor) / factor for b in burns if b is not None)])
+        burn_long, burn_short = burns[long], burns[short]
+        fires = burn_long is not None and burn_long > factor and burn_short is not None and burn_short > factor
+        for burn in (burn_long, burn_short):
+            if burn is not None:
+                closest = min(closest, abs(burn - factor) / factor)
         if shape.min_rate > 0:
-            window = over("rate", tier.long)
-            rate = sums[window][0] / (_minutes(window) * 60)
+            window = mutation.to if mutation is not None and rate_window == tier_long else tier_long
+            rate = row[window][0] / (table.minutes[window] * 60)
             closest = min(closest, abs(rate - shape.min_rate) / shape.min_rate)
             fires = fires and rate >= shape.min_rate
         if fires:
-            assert burns[0] is not None
-            firing.append((index, BURN_FORMAT % burns[0]))
+            assert burn_long is not None
+            firing.append((index, BURN_FORMAT % burn_long))
     return tuple(firing), closest
 
 
@@ -292,18 +338,24 @@ def _candidates(shape: Shape) -> Iterator[Scenario]:
 
 def _kills(shape: Shape, sums: Sums, fired: tuple[tuple[int, str], ...], mutation: Mutation) -> bool:
     """The mutated rules give other alerts (or another burn in a description), clear of any threshold."""
+    table = _table(shape)
+    return _row_kills(shape, table, [sums[w] for w in table.windows], fired, table.at(mutation))
+
+
+def _row_kills(shape: Shape, table: _Table, row: Row, fired: tuple[tuple[int, str], ...], mutation: _At) -> bool:
     if mutation.tier is None:
         assert mutation.window is not None
-        before, after = sums[mutation.window], sums[mutation.to]
+        before, after = row[mutation.window], row[mutation.to]
     else:
-        tier = shape.tiers[mutation.tier]
-        before, after = sums[tier.long if mutation.kind == "long" else tier.short], sums[mutation.to]
+        long, short, _ = table.tiers[mutation.tier]
+        before, after = row[long if mutation.kind == "long" else short], row[mutation.to]
     if mutation.kind == "rate":
-        if before[0] / _minutes(mutation.window or mutation.to) == after[0] / _minutes(mutation.to):
+        assert mutation.window is not None
+        if before[0] / table.minutes[mutation.window] == after[0] / table.minutes[mutation.to]:
             return False
     elif before[1] * after[0] == after[1] * before[0]:
         return False  # the same error ratio over both windows: this scenario cannot tell them apart
-    mutated, closest = _outcome(shape, sums, mutation)
+    mutated, closest = _row_outcome(shape, table, row, mutation)
     return mutated != fired and closest > 1e-3
 
 
@@ -317,27 +369,28 @@ def survivors(shape: Shape) -> list[Mutation]:
 def plan(shape: Shape) -> tuple[tuple[Scenario, tuple[tuple[int, str], ...]], ...]:
     """Scenarios and the tiers they fire (index, burn shown): the named ones, then mutation killers."""
     chosen: dict[str, tuple[Scenario, tuple[tuple[int, str], ...]]] = {}
-    left = mutations(shape)
+    table = _table(shape)
+    left = [table.at(m) for m in mutations(shape)]
 
-    def keep(scenario: Scenario, sums: Sums, fired: tuple[tuple[int, str], ...]) -> None:
+    def keep(scenario: Scenario, row: Row, fired: tuple[tuple[int, str], ...]) -> None:
         nonlocal left
         chosen.setdefault(scenario.name, (scenario, fired))
-        left = [m for m in left if not _kills(shape, sums, fired, m)]
+        left = [m for m in left if not _row_kills(shape, table, row, fired, m)]
 
     for scenario in _named(shape):
-        sums = _sums(shape, scenario)
-        fired, closest = _outcome(shape, sums)
+        row = _row(shape, table, scenario)
+        fired, closest = _row_outcome(shape, table, row, None)
         if closest > MARGIN:
-            keep(scenario, sums, fired)
+            keep(scenario, row, fired)
     for scenario in _candidates(shape):
         if not left:
             break
-        sums = _sums(shape, scenario)
-        fired, closest = _outcome(shape, sums)
+        row = _row(shape, table, scenario)
+        fired, closest = _row_outcome(shape, table, row, None)
         if closest <= MARGIN:
             continue
-        if any(_kills(shape, sums, fired, mutation) for mutation in left):
-            keep(scenario, sums, fired)
+        if any(_row_kills(shape, table, row, fired, mutation) for mutation in left):
+            keep(scenario, row, fired)
     return tuple(chosen.values())
 
 

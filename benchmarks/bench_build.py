@@ -15,6 +15,10 @@ Prints medians, ratios, and the number of rules per SLO and in total.
 --growth: only the whole `bongsu build` (fresh process) for catalogs of each size, sizes interleaved
 round by round; wall-clock medians, and CPU seconds (user + system, the process and its children),
 which a busy shared machine disturbs far less than wall time.
+
+--check: one `bongsu check` of the catalog (fresh process, promtool and amtool included), with the
+runbooks drafted by `bongsu runbooks scaffold` into a scratch folder (BONGSU_RUNBOOKS_DIR) plus the
+repository's runbooks for Bongsu's own alerts; wall and CPU seconds and the verdict.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -118,12 +123,44 @@ def growth(sizes: list[int], rounds: int) -> None:
               f"{files} files, largest dashboard {biggest / 2**20:.2f} MiB")
 
 
+def check_once(services: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bongsu-bench-") as scratch:
+        folder = Path(scratch)
+        catalog_file = folder / "catalog.yaml"
+        catalog_file.write_text(catalog_text(services))
+        runbooks = folder / "runbooks"
+        runbooks.mkdir()
+        for own in (Path(__file__).resolve().parent.parent / "runbooks").glob("Bongsu*.md"):
+            shutil.copy(own, runbooks)
+        env = {**os.environ, "BONGSU_RUNBOOKS_DIR": str(runbooks)}
+        bongsu = [sys.executable, "-m", "bongsu"]
+        subprocess.run([*bongsu, "runbooks", "scaffold", "--catalog", str(catalog_file)], env=env, check=True,
+                       capture_output=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        result = subprocess.run([*bongsu, "check", "--catalog", str(catalog_file)], env=env, capture_output=True,
+                                text=True)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = result.stdout.strip().splitlines()
+    failed = [line for line in lines if not line.startswith("ok")]
+    print(f"bongsu check, {services} services: {wall:.1f}s wall, {cpu:.1f}s CPU (with promtool and amtool), "
+          f"exit {result.returncode}; load average {os.getloadavg()[0]:.1f}")
+    for line in [*(line for line in lines if "promtool" in line), *failed[-5:], *result.stderr.splitlines()[-5:]]:
+        print("  " + line[:300])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--growth", help="comma-separated catalog sizes: time only the whole build for each")
+    parser.add_argument("--check", action="store_true", help="time one `bongsu check` of the catalog instead")
     args = parser.parse_args()
+    if args.check:
+        check_once(args.services)
+        return
     if args.growth:
         growth([int(size) for size in args.growth.split(",")], args.rounds)
         return

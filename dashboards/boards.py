@@ -12,13 +12,15 @@ import pkgutil
 
 from grafanalib._gen import DashboardEncoder
 
-from bongsu.catalog import Catalog
+from collections.abc import Sequence
+
+from bongsu.catalog import Catalog, Service
 from bongsu.errors import BongsuError
 
 from dashboards import handwritten
 from dashboards.experiments import experiment_board
 from dashboards.overview import overview_board
-from dashboards.panels import Board
+from dashboards.panels import Board, Placed
 from dashboards.red import red_board
 from dashboards.self_health import self_health_board
 from dashboards.slo import slo_board
@@ -38,20 +40,38 @@ def handwritten_boards(catalog: Catalog) -> list[Board]:
     return found
 
 
+def service_boards(catalog: Catalog, service: Service) -> list[Board]:
+    """A service's own dashboards: RED and SLOs."""
+    return [red_board(catalog, service), slo_board(catalog, service)]
+
+
+def platform_boards(catalog: Catalog) -> list[Board]:
+    """The boards that come first: the overview and Bongsu's own health."""
+    return [overview_board(catalog), self_health_board(catalog)]
+
+
+def closing_boards(catalog: Catalog) -> list[Board]:
+    """The boards after the services': experiments, then the hand-written ones."""
+    return [*(experiment_board(catalog, e) for e in catalog.experiments), *handwritten_boards(catalog)]
+
+
 def boards(catalog: Catalog) -> list[Board]:
     """All dashboards; raises ValueError when two share a UID (Grafana would overwrite one silently)."""
-    found = [overview_board(catalog), self_health_board(catalog)]
+    found = platform_boards(catalog)
     for service in catalog.services:
-        found += [red_board(catalog, service), slo_board(catalog, service)]
-    found += [experiment_board(catalog, e) for e in catalog.experiments]
-    found += handwritten_boards(catalog)
+        found += service_boards(catalog, service)
+    found += closing_boards(catalog)
+    unique_uids(found)
+    return found
+
+
+def unique_uids(found: Sequence[Placed]) -> None:
     seen: dict[str, str] = {}
     for board in found:
         if board.uid in seen:
-            raise BongsuError(f"dashboards {seen[board.uid]!r} and {board.dashboard.title!r} share the UID "
+            raise BongsuError(f"dashboards {seen[board.uid]!r} and {board.title!r} share the UID "
                              f"{board.uid!r}; every dashboard needs its own")
-        seen[board.uid] = board.dashboard.title
-    return found
+        seen[board.uid] = board.title
 
 
 def to_json(board: Board) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy as _copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import attr
 from grafanalib.core import (
@@ -47,6 +48,29 @@ class Query:
     legend: str = ""
 
 
+class Placed(Protocol):
+    """What the provisioning files need of a dashboard: its UID, title and folder."""
+
+    @property
+    def uid(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def folder_uid(self) -> str: ...
+    @property
+    def folder_title(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A dashboard already written as JSON text, by where it goes (a `Placed` without the model)."""
+
+    uid: str
+    title: str
+    folder_uid: str
+    folder_title: str
+
+
 @dataclass(frozen=True)
 class Board:
     """One dashboard and the Grafana folder it belongs in (a team's folder or the platform folder)."""
@@ -59,6 +83,10 @@ class Board:
     @property
     def uid(self) -> str:
         return self.dashboard.uid
+
+    @property
+    def title(self) -> str:
+        return self.dashboard.title
 
 
 def datasource_variable() -> Template:

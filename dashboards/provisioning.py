@@ -16,7 +16,7 @@ import yaml
 from bongsu import conventions
 from bongsu.generator import BuildOptions
 
-from dashboards.panels import DATASOURCE_UID, Board
+from dashboards.panels import DATASOURCE_UID, Placed
 
 # Where compose/ mounts `DIR/grafana/dashboards` inside the Grafana container.
 CONTAINER_DASHBOARDS = "/var/lib/grafana/dashboards"
@@ -35,7 +35,7 @@ def datasources(options: BuildOptions) -> dict:
     }]}
 
 
-def dashboard_providers(boards: Sequence[Board]) -> dict:
+def dashboard_providers(boards: Sequence[Placed]) -> dict:
     return {"apiVersion": 1, "providers": [{
         "name": board.uid, "orgId": 1, "type": "file", "folder": board.folder_title,
         "folderUid": board.folder_uid, "disableDeletion": False, "allowUiUpdates": False,
@@ -43,7 +43,7 @@ def dashboard_providers(boards: Sequence[Board]) -> dict:
     } for board in boards]}
 
 
-def write(out: Path, boards: Sequence[Board], options: BuildOptions) -> list[Path]:
+def write(out: Path, boards: Sequence[Placed], options: BuildOptions) -> list[Path]:
     written = []
     for kind, content in (("datasources", datasources(options)), ("dashboards", dashboard_providers(boards))):
         path = out / "grafana" / "provisioning" / kind / "bongsu.yaml"
