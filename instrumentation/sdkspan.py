@@ -89,12 +89,12 @@ class RequestSpan(sdk_trace.Span):
         # `Span.__init__`'s fields, set directly: it would build and validate the attributes, a second
         # empty BoundedAttributes, and check the (absent) events and links. tests/sdk/test_current_span.py
         # compares the field set with an SDK span's, so an SDK upgrade that adds one fails there, not in production.
-        limits = tracer._span_limits  # noqa: SLF001
+        limits = tracer._span_limits  # noqa: SLF001 - mirrors the pinned SDK Tracer (docstring)
         self._name = name
         self._context = context
         self._kind = kind
         self._instrumentation_info = tracer.instrumentation_info
-        self._instrumentation_scope = tracer._instrumentation_scope  # noqa: SLF001
+        self._instrumentation_scope = tracer._instrumentation_scope  # noqa: SLF001 - mirrors the pinned SDK Tracer (docstring)
         self._parent = parent
         self._start_time: int | None = None
         self._end_time: int | None = None
@@ -142,7 +142,7 @@ def start(tracer: sdk_trace.Tracer, parent: Context | None, name: str, kind: Spa
     """`tracer.start_span(name, parent, kind, attributes, record_exception=False,
     set_status_on_exception=False)`, step for step, making a `RequestSpan`."""
     current = trace_api.get_current_span(parent).get_span_context()
-    if not tracer._is_enabled():  # noqa: SLF001
+    if not tracer._is_enabled():  # noqa: SLF001 - mirrors the pinned SDK Tracer (docstring)
         return trace_api.NonRecordingSpan(context=current)
     ids = tracer.id_generator
     parent_context: trace_api.SpanContext | None = None
@@ -160,7 +160,7 @@ def start(tracer: sdk_trace.Tracer, parent: Context | None, name: str, kind: Spa
         flags = trace_api.TraceFlags(flags | _RANDOM)
     context = trace_api.SpanContext(trace_id, ids.generate_span_id(), is_remote=False, trace_flags=flags,
                                     trace_state=result.trace_state)
-    record_end_metrics = tracer._tracer_metrics.start_span(parent_context, decision)  # noqa: SLF001
+    record_end_metrics = tracer._tracer_metrics.start_span(parent_context, decision)  # noqa: SLF001 - mirrors the pinned SDK Tracer (docstring)
     if decision is Decision.DROP:  # `Decision.is_recording()`, typed
         return trace_api.NonRecordingSpan(context=context)
     span = RequestSpan(name, context, parent_context, tracer, result.attributes, kind, record_end_metrics)
